@@ -1,0 +1,143 @@
+/**
+ * The composition root of the services: everything Gatepass does, built from configuration,
+ * without any listener. The CLI uses it directly; `start.ts` adds the listeners.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { ENVIRONMENTS, type Environment } from '../domain/environment.js';
+import { AccessTokens } from '../services/access-tokens.js';
+import { AuditRecorder } from '../services/audit.js';
+import { ClientAuthenticator } from '../services/client-auth.js';
+import { Directory } from '../services/directory.js';
+import { EventBus } from '../services/events.js';
+import { GatewayService } from '../services/gateway.js';
+import { Keyring } from '../services/keyring.js';
+import { deriveKeys, loadMasterKey } from '../services/master-key.js';
+import { type ModuleRegistry, modulesFromConfig } from '../services/modules.js';
+import { PasswordHasher } from '../services/passwords.js';
+import { PlatformService } from '../services/platforms.js';
+import { RequestLogWriter } from '../services/request-log.js';
+import { TokenService } from '../services/tokens.js';
+import { UsageRecorder } from '../services/usage.js';
+import { UserService } from '../services/users.js';
+import { openDatabase } from '../store/database.js';
+import { Store } from '../store/index.js';
+
+export interface EnvironmentUrls {
+  issuer: Record<Environment, string>;
+  audience: Record<Environment, string>;
+}
+
+export interface Context {
+  config: Config;
+  log: Logger;
+  store: Store;
+  databaseLocation: string;
+  events: EventBus;
+  modules: ModuleRegistry;
+  keyrings: Record<Environment, Keyring>;
+  urls: EnvironmentUrls;
+  platforms: PlatformService;
+  users: UserService;
+  tokens: TokenService;
+  gateway: GatewayService;
+  requestLog: RequestLogWriter;
+  /** Flush pending writes and close the database. */
+  close(): Promise<void>;
+}
+
+/** URL of a listener on `port`, derived from the bind address; a wildcard address reads as loopback. */
+export function defaultUrl(config: Config, port: number): string {
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
+}
+
+function environmentUrls(config: Config): EnvironmentUrls {
+  const urls: EnvironmentUrls = {
+    issuer: { staging: '', production: '' },
+    audience: { staging: '', production: '' },
+  };
+  for (const environment of ENVIRONMENTS) {
+    const settings = config.environments[environment];
+    urls.issuer[environment] =
+      settings.publicUrl ?? defaultUrl(config, config.listeners[environment].port);
+    urls.audience[environment] = settings.audience ?? urls.issuer[environment];
+  }
+  return urls;
+}
+
+export async function createContext(
+  config: Config,
+  log: Logger,
+  options: { demoUrl?: string } = {},
+): Promise<Context> {
+  const keys = deriveKeys(loadMasterKey(config));
+  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const store = new Store(database.db);
+  const events = new EventBus(log);
+  const modules = modulesFromConfig(config.modules, options.demoUrl);
+  await modules.save(store, Date.now());
+
+  const keyrings = {} as Record<Environment, Keyring>;
+  for (const environment of ENVIRONMENTS) {
+    keyrings[environment] = new Keyring({
+      environment,
+      algorithm: config.tokens.algorithm,
+      store: store.signingKeys,
+      sealKey: keys.signingKeySeal,
+      maxTokenLifetime: Math.max(config.tokens.accessTokenTtl, config.gateway.assertionTtl),
+    });
+    await keyrings[environment].load();
+  }
+
+  const urls = environmentUrls(config);
+  const directory = new Directory(store, { ttlMs: config.cacheTtlMs });
+  directory.listen(events);
+  const usage = new UsageRecorder(store.secrets, log);
+  const clients = new ClientAuthenticator(directory, usage, keys.secretHash);
+  const passwords = new PasswordHasher();
+  const accessTokens = new AccessTokens(keyrings, directory, {
+    issuer: urls.issuer,
+    audience: urls.audience,
+    ttlSeconds: config.tokens.accessTokenTtl,
+    clockToleranceSeconds: config.tokens.clockToleranceSeconds,
+  });
+  const audit = new AuditRecorder(store.audit, log);
+  audit.listen(events);
+  const requestLog = new RequestLogWriter(store.requestLog, log);
+  for (const worker of [usage, audit, requestLog]) worker.start();
+
+  return {
+    config,
+    log,
+    store,
+    databaseLocation: database.location,
+    events,
+    modules,
+    keyrings,
+    urls,
+    platforms: new PlatformService(store, modules, events, keys.secretHash),
+    users: new UserService(store, passwords, events),
+    tokens: new TokenService({
+      store,
+      directory,
+      clients,
+      accessTokens,
+      passwords,
+      events,
+      refreshKeys: keys.refreshToken,
+      refreshTtlSeconds: config.tokens.refreshTokenTtl,
+      refreshForClientCredentials: config.tokens.refreshForClientCredentials,
+    }),
+    gateway: new GatewayService(clients, accessTokens, directory, keyrings, {
+      issuer: urls.issuer,
+      assertionTtlSeconds: config.gateway.assertionTtl,
+    }),
+    requestLog,
+    async close() {
+      await Promise.all([usage.stop(), audit.stop(), requestLog.stop()]);
+      await store.db.destroy();
+    },
+  };
+}

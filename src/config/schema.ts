@@ -1,0 +1,126 @@
+/**
+ * Every setting of Gatepass, with its default and unit. `docs/configuration.md` lists the same
+ * settings with the environment variable that overrides each one.
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const url = z.url({ protocol: /^https?$/ });
+const seconds = z.number().int().positive();
+
+const listener = z.strictObject({
+  /** Whether this process serves the listener. `gatepass start --only` turns the others off. */
+  enabled: z.boolean().default(true),
+  port,
+});
+
+const environmentSettings = z.strictObject({
+  /**
+   * Public base URL of the environment's listener. It is the `iss` of its tokens and the base of
+   * the endpoints in its RFC 8414 metadata. Defaults to the listener's address.
+   */
+  publicUrl: url.optional(),
+  /** `aud` of access tokens. Defaults to the public URL. */
+  audience: z.string().min(1).optional(),
+});
+
+const upstreamUrl = z.union([url, z.literal('builtin:demo')]);
+
+const moduleSettings = z.strictObject({
+  /** Lower-case slug; also the scope name of the module. */
+  id: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a lower-case slug such as "payouts"'),
+  name: z.string().min(1).max(100),
+  /** Route prefix on each environment's listener, such as `/payouts`. */
+  prefix: z
+    .string()
+    .regex(/^\/[a-z0-9][a-z0-9/_-]*$/, 'must start with "/" and use a-z, 0-9, "-", "_", "/"'),
+  upstreams: z.strictObject({ staging: upstreamUrl, production: upstreamUrl }),
+  requiresProviderSecret: z.boolean().default(false),
+  /** Time allowed for the upstream to send its response headers, in milliseconds. */
+  timeoutMs: z.number().int().positive().max(600_000).default(30_000),
+});
+
+export const configSchema = z.strictObject({
+  /** Folder of the embedded database and the master key file. */
+  dataDir: z.string().min(1).default('./data'),
+  /** `postgres://…` to use PostgreSQL in place of the embedded SQLite database. */
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  /**
+   * Master key, 32 bytes as base64 or hex. Secret hashes, refresh tokens and stored signing keys
+   * depend on it. When unset, the key is read from `<dataDir>/master.key`, created on first start.
+   */
+  masterKey: z.string().optional(),
+  /** Address every listener binds to. */
+  host: z.string().min(1).default('127.0.0.1'),
+  listeners: z
+    .strictObject({
+      admin: listener.default({ enabled: true, port: 8080 }),
+      staging: listener.default({ enabled: true, port: 8081 }),
+      production: listener.default({ enabled: true, port: 8082 }),
+    })
+    .prefault({}),
+  environments: z
+    .strictObject({
+      staging: environmentSettings.prefault({}),
+      production: environmentSettings.prefault({}),
+    })
+    .prefault({}),
+  tokens: z
+    .strictObject({
+      /** Access-token lifetime, in seconds. */
+      accessTokenTtl: seconds.max(86_400).default(900),
+      /** Refresh-token lifetime, in seconds, counted from each refresh. */
+      refreshTokenTtl: seconds.max(31_536_000).default(2_592_000),
+      /** Signing algorithm of new keys. */
+      algorithm: z.enum(['EdDSA', 'ES256', 'RS256']).default('EdDSA'),
+      /** Clock skew allowed on `exp`, `nbf` and `iat` when verifying, in seconds. */
+      clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+      /** Whether `client_credentials` also returns a refresh token. */
+      refreshForClientCredentials: z.boolean().default(true),
+    })
+    .prefault({}),
+  gateway: z
+    .strictObject({
+      /** Names of the credential headers, lower case. Change them to keep an existing API's names. */
+      headers: z
+        .strictObject({
+          clientId: z.string().default('x-client-id'),
+          clientSecret: z.string().default('x-client-secret'),
+          moduleSecret: z.string().default('x-module-secret'),
+          providerSecret: z.string().default('x-provider-secret'),
+        })
+        .prefault({}),
+      /** Lifetime of the signed assertion sent to upstreams, in seconds. */
+      assertionTtl: seconds.max(3600).default(120),
+      /** Largest request body forwarded to an upstream, in bytes. */
+      bodyLimit: z
+        .number()
+        .int()
+        .positive()
+        .default(10 * 1024 * 1024),
+    })
+    .prefault({}),
+  /** How long platform, client and secret lookups are cached, in milliseconds. */
+  cacheTtlMs: z.number().int().min(0).max(60_000).default(2_000),
+  modules: z.array(moduleSettings).default([
+    {
+      id: 'demo',
+      name: 'Demo module',
+      prefix: '/demo',
+      upstreams: { staging: 'builtin:demo', production: 'builtin:demo' },
+      requiresProviderSecret: true,
+      timeoutMs: 30_000,
+    },
+  ]),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ModuleSettings = z.infer<typeof moduleSettings>;

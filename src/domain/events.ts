@@ -1,0 +1,67 @@
+/**
+ * Domain events: outcomes that the audit log, metrics and cache invalidation listen to.
+ * Services emit them; no handler writes audit rows or metrics itself.
+ */
+import type { Environment } from './environment.js';
+
+/** Who did something, and from where. */
+export interface Actor {
+  kind: 'operator' | 'user' | 'client' | 'system' | 'anonymous';
+  id: string;
+  address?: string;
+}
+
+interface Base {
+  actor: Actor;
+  at: number;
+}
+
+export type DomainEvent =
+  | (Base & { type: 'platform.boarded'; platformId: string; name: string; modules: string[] })
+  | (Base & { type: 'platform.suspended' | 'platform.resumed'; platformId: string })
+  | (Base & {
+      type: 'credential.issued' | 'credential.revoked';
+      platformId: string;
+      environment: Environment;
+      secretId: string;
+      kind: string;
+      moduleId?: string;
+    })
+  | (Base & { type: 'user.added'; platformId: string; userId: string; email: string; role: string })
+  | (Base & { type: 'user.disabled' | 'user.password_changed'; platformId: string; userId: string })
+  | (Base & {
+      type: 'token.issued';
+      environment: Environment;
+      grantType: string;
+      platformId: string;
+      clientId: string;
+      userId?: string;
+    })
+  | (Base & {
+      type: 'grant.refused';
+      environment: Environment;
+      grantType: string;
+      error: string;
+      reason: string;
+      clientId?: string;
+      platformId?: string;
+      email?: string;
+    })
+  | (Base & {
+      type: 'refresh.reuse_detected' | 'refresh.revoked';
+      environment: Environment;
+      platformId: string;
+      chainId: string;
+    })
+  | (Base & { type: 'signing_key.created'; environment: Environment; kid: string });
+
+export type DomainEventType = DomainEvent['type'];
+
+/** The event whose `type` is `T`, including members that share one shape across several types. */
+export type EventOf<T extends DomainEventType> = DomainEvent extends infer E
+  ? E extends { type: infer U }
+    ? T extends U
+      ? E & { type: T }
+      : never
+    : never
+  : never;

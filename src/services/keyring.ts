@@ -1,0 +1,211 @@
+/**
+ * Signing keys of one environment: creation, publication (JWKS), signing and verification.
+ * A key is published before it signs and stays published until every token it signed has
+ * expired. Keys are reloaded from the store periodically, so a rotation made by another node
+ * is picked up without a restart.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import {
+  type CryptoKey,
+  createLocalJWKSet,
+  exportJWK,
+  exportPKCS8,
+  generateKeyPair,
+  importPKCS8,
+  type JWK,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
+import type { Environment } from '../domain/environment.js';
+import { newKeyId } from '../domain/identifiers.js';
+import type { SigningKeyRow, SigningKeyStore } from '../store/signing-keys.js';
+
+export type SigningAlgorithm = 'EdDSA' | 'ES256' | 'RS256';
+
+interface LoadedKey {
+  kid: string;
+  algorithm: SigningAlgorithm;
+  publicJwk: JWK;
+  activatesAt: number;
+  privateKey?: CryptoKey;
+  sealedPrivateKey: string;
+}
+
+function seal(key: Buffer, plaintext: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+}
+
+function unseal(key: Buffer, sealed: string, kid: string): string {
+  const bytes = Buffer.from(sealed, 'base64url');
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
+    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+    return Buffer.concat([
+      decipher.update(bytes.subarray(12, bytes.length - 16)),
+      decipher.final(),
+    ]).toString('utf8');
+  } catch {
+    throw new Error(
+      `Signing key ${kid} cannot be opened with this master key. Start Gatepass with the master key ` +
+        'that created the database (GATEPASS_MASTER_KEY or <dataDir>/master.key).',
+    );
+  }
+}
+
+export interface KeyringOptions {
+  environment: Environment;
+  algorithm: SigningAlgorithm;
+  store: SigningKeyStore;
+  sealKey: Buffer;
+  /** Longest lifetime of a token signed by a key, in seconds; bounds how long a retired key stays published. */
+  maxTokenLifetime: number;
+  /** How often keys are reloaded from the store, in milliseconds. */
+  reloadIntervalMs?: number;
+  now?: () => number;
+}
+
+export class Keyring {
+  private keys: LoadedKey[] = [];
+  private jwks: JWTVerifyGetKey = createLocalJWKSet({ keys: [] });
+  private loadedAt = 0;
+  private lastUnknownKidReload = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: KeyringOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get environment(): Environment {
+    return this.options.environment;
+  }
+
+  /** Load the published keys, creating the environment's first key if it has none. */
+  async load(): Promise<void> {
+    let rows = await this.options.store.published(this.options.environment, this.now());
+    if (rows.length === 0) {
+      await this.createKey(this.now());
+      rows = await this.options.store.published(this.options.environment, this.now());
+    }
+    await this.adopt(rows);
+  }
+
+  /** Create a key that starts signing at `activatesAt` and is published from now on. */
+  async createKey(activatesAt: number): Promise<string> {
+    const { algorithm, environment, sealKey } = this.options;
+    const pair = await generateKeyPair(algorithm, { extractable: true });
+    const kid = newKeyId(environment);
+    const publicJwk = { ...(await exportJWK(pair.publicKey)), kid, alg: algorithm, use: 'sig' };
+    const row: SigningKeyRow = {
+      kid,
+      environment,
+      algorithm,
+      public_jwk: JSON.stringify(publicJwk),
+      private_key: seal(sealKey, await exportPKCS8(pair.privateKey)),
+      created_at: this.now(),
+      activates_at: activatesAt,
+      retired_at: null,
+      expires_at: null,
+    };
+    await this.options.store.insert(row);
+    return kid;
+  }
+
+  private async adopt(rows: SigningKeyRow[]): Promise<void> {
+    const previous = new Map(this.keys.map((key) => [key.kid, key]));
+    const keys: LoadedKey[] = [];
+    for (const row of rows) {
+      const known = previous.get(row.kid);
+      const key: LoadedKey = known ?? {
+        kid: row.kid,
+        algorithm: row.algorithm as SigningAlgorithm,
+        publicJwk: JSON.parse(row.public_jwk) as JWK,
+        activatesAt: row.activates_at,
+        sealedPrivateKey: row.private_key,
+      };
+      key.activatesAt = row.activates_at;
+      // Opening every key at load makes a wrong master key fail at start, not at first use.
+      key.privateKey ??= await importPKCS8(
+        unseal(this.options.sealKey, row.private_key, row.kid),
+        key.algorithm,
+      );
+      keys.push(key);
+    }
+    this.keys = keys;
+    this.jwks = createLocalJWKSet({ keys: keys.map((k) => k.publicJwk) });
+    this.loadedAt = this.now();
+  }
+
+  /** Reload keys when the reload interval has passed. Cheap to call on every request. */
+  async refreshIfStale(): Promise<void> {
+    if (this.now() - this.loadedAt < (this.options.reloadIntervalMs ?? 30_000)) return;
+    await this.adopt(await this.options.store.published(this.options.environment, this.now()));
+  }
+
+  /** Public keys for `/.well-known/jwks.json`. */
+  publicJwks(): { keys: JWK[] } {
+    return { keys: this.keys.map((key) => key.publicJwk) };
+  }
+
+  algorithms(): SigningAlgorithm[] {
+    return [...new Set(this.keys.map((key) => key.algorithm))];
+  }
+
+  private signingKey(): LoadedKey {
+    const now = this.now();
+    const key = this.keys.find((k) => k.activatesAt <= now && k.privateKey);
+    if (!key)
+      throw new Error(`No active signing key for the ${this.options.environment} environment`);
+    return key;
+  }
+
+  async sign(claims: JWTPayload, type: string): Promise<string> {
+    const key = this.signingKey();
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: type })
+      .sign(key.privateKey as CryptoKey);
+  }
+
+  /**
+   * Verify a JWT against this environment's published keys. An unknown `kid` reloads the keys
+   * at most once per five seconds, so random kids cannot force a reload per request.
+   */
+  async verify(token: string, options: Parameters<typeof jwtVerify>[2]): Promise<JWTPayload> {
+    try {
+      const { payload } = await jwtVerify(token, this.jwks, {
+        ...options,
+        algorithms: this.algorithms(),
+      });
+      return payload;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== 'ERR_JWKS_NO_MATCHING_KEY' || this.now() - this.lastUnknownKidReload < 5_000)
+        throw error;
+      this.lastUnknownKidReload = this.now();
+      await this.adopt(await this.options.store.published(this.options.environment, this.now()));
+      const { payload } = await jwtVerify(token, this.jwks, {
+        ...options,
+        algorithms: this.algorithms(),
+      });
+      return payload;
+    }
+  }
+
+  /**
+   * Publish a new key now and make it sign after `publishDelayMs`; retire the current one at
+   * the same moment and keep it published until its last token has expired.
+   */
+  async rotate(publishDelayMs: number): Promise<{ kid: string; activatesAt: number }> {
+    const activatesAt = this.now() + publishDelayMs;
+    const current = this.signingKey();
+    const kid = await this.createKey(activatesAt);
+    const expiresAt = activatesAt + (this.options.maxTokenLifetime + 60) * 1000;
+    await this.options.store.retire(current.kid, activatesAt, expiresAt);
+    await this.adopt(await this.options.store.published(this.options.environment, this.now()));
+    return { kid, activatesAt };
+  }
+}

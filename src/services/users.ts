@@ -1,0 +1,86 @@
+/** Platform users: people of a platform who sign in to the dashboard or use `user_credentials`. */
+import { isValidEmail, normalizeEmail } from '../domain/email.js';
+import { ApiError } from '../domain/errors.js';
+import type { Actor } from '../domain/events.js';
+import { newUserId } from '../domain/identifiers.js';
+import type { Store } from '../store/index.js';
+import type { EventBus } from './events.js';
+import { type PasswordHasher, passwordProblem } from './passwords.js';
+
+export const ROLES = ['owner', 'developer', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export class UserService {
+  constructor(
+    private readonly store: Store,
+    private readonly passwords: PasswordHasher,
+    private readonly events: EventBus,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async add(
+    input: { platformId: string; email: string; role: string; password: string },
+    actor: Actor,
+  ): Promise<{ id: string; email: string; role: Role; platform_id: string }> {
+    const email = normalizeEmail(input.email);
+    if (!isValidEmail(email))
+      throw new ApiError('invalid_request', `"${input.email}" is not a valid email address.`);
+    if (!ROLES.includes(input.role as Role)) {
+      throw new ApiError(
+        'invalid_request',
+        `Role "${input.role}" is not one of: ${ROLES.join(', ')}.`,
+      );
+    }
+    const problem = passwordProblem(input.password);
+    if (problem) throw new ApiError('invalid_request', `The password ${problem}.`);
+    if (!(await this.store.platforms.find(input.platformId))) {
+      throw new ApiError(
+        'not_found',
+        `No platform has the id "${input.platformId}". List platforms with: gatepass platforms list`,
+      );
+    }
+    if (await this.store.users.findByEmail(email)) {
+      throw new ApiError(
+        'conflict',
+        `A user with the email ${email} already exists; emails are compared without case.`,
+      );
+    }
+
+    const id = newUserId();
+    const at = this.now();
+    const passwordHash = await this.passwords.hash(input.password);
+    try {
+      await this.store.users.insert({
+        id,
+        platform_id: input.platformId,
+        email,
+        password_hash: passwordHash,
+        role: input.role as Role,
+        status: 'active',
+        created_at: at,
+        updated_at: at,
+        password_changed_at: at,
+        sessions_revoked_at: null,
+      });
+    } catch (error) {
+      // A concurrent add of the same email loses on the unique index.
+      if (await this.store.users.findByEmail(email)) {
+        throw new ApiError(
+          'conflict',
+          `A user with the email ${email} already exists; emails are compared without case.`,
+        );
+      }
+      throw error;
+    }
+    this.events.emit({
+      type: 'user.added',
+      at,
+      actor,
+      platformId: input.platformId,
+      userId: id,
+      email,
+      role: input.role,
+    });
+    return { id, email, role: input.role as Role, platform_id: input.platformId };
+  }
+}

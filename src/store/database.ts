@@ -1,0 +1,70 @@
+/** Open the database named by the configuration and bring its schema up to date. */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { migrationProvider } from './migrations.js';
+import type { Database } from './schema.js';
+
+export interface OpenDatabase {
+  db: Kysely<Database>;
+  dialect: 'sqlite' | 'postgres';
+  /** Human-readable location, for start-up messages; never includes a password. */
+  location: string;
+}
+
+// PostgreSQL returns int8 as a string to avoid losing precision past 2^53. Every int8 here is
+// an epoch-millisecond time or a row id, far below that.
+pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+
+function openSqlite(dataDir: string): OpenDatabase {
+  const folder = resolve(dataDir);
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  const file = join(folder, 'gatepass.db');
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }),
+    dialect: 'sqlite',
+    location: file,
+  };
+}
+
+function openPostgres(url: string, poolSize: number): OpenDatabase {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const shown = new URL(url);
+  shown.password = '';
+  return {
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    dialect: 'postgres',
+    location: shown.toString(),
+  };
+}
+
+/** Apply pending migrations. Kysely's migrator takes a lock, so concurrent starts apply them once. */
+export async function migrate(open: OpenDatabase): Promise<void> {
+  const migrator = new Migrator({ db: open.db, provider: migrationProvider(open.dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(
+      `Database migration ${failed} failed on ${open.location}: ${(error as Error).message}`,
+    );
+  }
+}
+
+export async function openDatabase(options: {
+  dataDir: string;
+  databaseUrl?: string | undefined;
+  poolSize?: number;
+}): Promise<OpenDatabase> {
+  const open = options.databaseUrl
+    ? openPostgres(options.databaseUrl, options.poolSize ?? 10)
+    : openSqlite(options.dataDir);
+  await migrate(open);
+  return open;
+}
