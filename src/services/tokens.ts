@@ -269,8 +269,14 @@ export class TokenService {
 
     const platform = await this.options.store.platforms.find(user.platform_id);
     if (!platform || platform.status === 'suspended') return refuse('platform_suspended');
-    if (environment === 'production' && platform.status !== 'live')
-      return refuse('platform_not_live');
+    if (environment === 'production' && platform.status !== 'live') {
+      const error = new OAuthError(
+        'unauthorized_client',
+        'This platform is not live yet, so its users cannot sign in on production. Use the staging token endpoint.',
+        'platform_not_live',
+      );
+      return this.refuse(environment, grantType, actor, error, { email: normalized });
+    }
     const client = (await this.options.store.platforms.clientsOf(platform.id)).find(
       (c) => c.environment === environment,
     );
