@@ -1,17 +1,128 @@
-/** The admin listener: health and readiness for now. */
-import type { FastifyInstance } from 'fastify';
+/**
+ * The admin listener: the admin API under `/admin/v1`, its OpenAPI document and reference page,
+ * and health and readiness. Every admin API request is authenticated with an operator key
+ * before anything else runs, so an unauthenticated caller learns nothing, not even whether a
+ * route or a platform exists.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
-import type { Store } from '../store/index.js';
+import type { z } from 'zod';
+import type { Context } from '../app/context.js';
+import { ApiError } from '../domain/errors.js';
+import type { Actor } from '../domain/events.js';
+import { openApiDocument } from './openapi.js';
+import { OPERATIONS, type Operation } from './operations/index.js';
 
-export async function adminApi(app: FastifyInstance, options: { store: Store }): Promise<void> {
+const PREFIX = '/admin/v1';
+const actors = new WeakMap<FastifyRequest, Actor>();
+
+function sendError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
+  if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="gatepass-admin"');
+  return reply
+    .status(error.status)
+    .send({ code: error.code, message: error.message, request_id: request.id });
+}
+
+function describeInputError(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`)
+    .join('; ');
+}
+
+async function authenticate(context: Context, request: FastifyRequest): Promise<Actor> {
+  const header = request.headers.authorization;
+  const match = header ? /^bearer +(\S+)$/i.exec(header) : null;
+  if (!match?.[1]) {
+    throw new ApiError(
+      'missing_credentials',
+      'Send an operator key as "Authorization: Bearer <key>". Create one with: gatepass operators create-key NAME',
+    );
+  }
+  const identity = await context.operators.authenticate(match[1]);
+  if (!identity)
+    throw new ApiError('invalid_credentials', 'The operator key is invalid or revoked.');
+  return { kind: 'operator', id: identity.name, address: request.ip };
+}
+
+async function run(
+  context: Context,
+  operation: Operation,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  const body =
+    request.body && typeof request.body === 'object' && !Array.isArray(request.body)
+      ? request.body
+      : {};
+  const raw = { ...(request.query as object), ...body, ...(request.params as object) };
+  const input = operation.input.safeParse(raw);
+  if (!input.success)
+    throw new ApiError('invalid_request', `Invalid input: ${describeInputError(input.error)}.`);
+  const actor = actors.get(request) as Actor;
+  const result = await operation.run(context, input.data, actor);
+  return reply.status(operation.status ?? 200).send(result ?? {});
+}
+
+async function adminRoutes(scope: FastifyInstance, context: Context): Promise<void> {
+  scope.addHook('onRequest', async (request, reply) => {
+    // Everything here may carry or reveal a secret or personal data.
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    actors.set(request, await authenticate(context, request));
+  });
+  scope.setErrorHandler((error, request, reply) => {
+    if (error instanceof ApiError) return sendError(request, reply, error);
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) {
+      return sendError(
+        request,
+        reply,
+        new ApiError('invalid_request', 'The request body could not be parsed; send JSON.'),
+      );
+    }
+    request.log.error({ err: error }, 'admin API request failed');
+    return sendError(
+      request,
+      reply,
+      new ApiError('internal_error', 'The request failed on the server; retry later.'),
+    );
+  });
+  scope.setNotFoundHandler((request, reply) =>
+    sendError(
+      request,
+      reply,
+      new ApiError(
+        'not_found',
+        `No admin API route is ${request.method} ${request.url.split('?')[0]}.`,
+      ),
+    ),
+  );
+  for (const operation of OPERATIONS) {
+    scope.route({
+      method: operation.method,
+      url: operation.path.slice(PREFIX.length) || '/',
+      handler: (request, reply) => run(context, operation, request, reply),
+    });
+  }
+}
+
+export async function adminApi(app: FastifyInstance, options: { context: Context }): Promise<void> {
+  const { context } = options;
+  const document = openApiDocument(OPERATIONS);
+
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
     try {
-      await sql`select 1`.execute(options.store.db);
+      await sql`select 1`.execute(context.store.db);
       return { status: 'ready', database: 'ok' };
     } catch (error) {
       request.log.warn({ err: error }, 'readiness check failed: the database did not answer');
       return reply.status(503).send({ status: 'unavailable', database: 'unreachable' });
     }
   });
+  app.get('/admin/openapi.json', async () => document);
+  await app.register(swagger, { mode: 'static', specification: { document: document as never } });
+  await app.register(swaggerUi, { routePrefix: '/admin/docs' });
+  await app.register((scope) => adminRoutes(scope, context), { prefix: PREFIX });
 }

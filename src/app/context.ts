@@ -5,18 +5,24 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { ENVIRONMENTS, type Environment } from '../domain/environment.js';
+import { AccessPolicyService } from '../services/access-policy.js';
 import { AccessTokens } from '../services/access-tokens.js';
 import { AuditRecorder } from '../services/audit.js';
+import { AuditLogService } from '../services/audit-log.js';
 import { ClientAuthenticator } from '../services/client-auth.js';
+import { CredentialService } from '../services/credentials.js';
 import { Directory } from '../services/directory.js';
 import { EventBus } from '../services/events.js';
 import { GatewayService } from '../services/gateway.js';
+import { GoLiveService } from '../services/go-live.js';
 import { Keyring } from '../services/keyring.js';
 import { deriveKeys, loadMasterKey } from '../services/master-key.js';
 import { type ModuleRegistry, modulesFromConfig } from '../services/modules.js';
+import { OperatorService } from '../services/operators.js';
 import { PasswordHasher } from '../services/passwords.js';
 import { PlatformService } from '../services/platforms.js';
 import { RequestLogWriter } from '../services/request-log.js';
+import { SigningKeyService } from '../services/signing-keys.js';
 import { TokenService } from '../services/tokens.js';
 import { UsageRecorder } from '../services/usage.js';
 import { UserService } from '../services/users.js';
@@ -39,6 +45,12 @@ export interface Context {
   urls: EnvironmentUrls;
   platforms: PlatformService;
   users: UserService;
+  credentials: CredentialService;
+  accessPolicy: AccessPolicyService;
+  goLive: GoLiveService;
+  operators: OperatorService;
+  auditLog: AuditLogService;
+  signingKeys: SigningKeyService;
   tokens: TokenService;
   gateway: GatewayService;
   requestLog: RequestLogWriter;
@@ -77,18 +89,25 @@ export async function createContext(
   const store = new Store(database.db);
   const events = new EventBus(log);
   const modules = modulesFromConfig(config.modules, options.demoUrl);
-  await modules.save(store, Date.now());
 
+  // Loading the keyrings opens every stored signing key, so a wrong master key fails here,
+  // before the module rows are written.
   const keyrings = {} as Record<Environment, Keyring>;
-  for (const environment of ENVIRONMENTS) {
-    keyrings[environment] = new Keyring({
-      environment,
-      algorithm: config.tokens.algorithm,
-      store: store.signingKeys,
-      sealKey: keys.signingKeySeal,
-      maxTokenLifetime: Math.max(config.tokens.accessTokenTtl, config.gateway.assertionTtl),
-    });
-    await keyrings[environment].load();
+  try {
+    for (const environment of ENVIRONMENTS) {
+      keyrings[environment] = new Keyring({
+        environment,
+        algorithm: config.tokens.algorithm,
+        store: store.signingKeys,
+        sealKey: keys.signingKeySeal,
+        maxTokenLifetime: Math.max(config.tokens.accessTokenTtl, config.gateway.assertionTtl),
+      });
+      await keyrings[environment].load();
+    }
+    await modules.save(store, Date.now());
+  } catch (error) {
+    await store.db.destroy();
+    throw error;
   }
 
   const urls = environmentUrls(config);
@@ -105,8 +124,14 @@ export async function createContext(
   });
   const audit = new AuditRecorder(store.audit, log);
   audit.listen(events);
-  const requestLog = new RequestLogWriter(store.requestLog, log);
+  const requestLog = new RequestLogWriter(store, log, {
+    intervalMs: 500,
+    maxPending: 50_000,
+    retentionDays: config.requestLog.retentionDays,
+  });
   for (const worker of [usage, audit, requestLog]) worker.start();
+
+  const platforms = new PlatformService(store, modules, events, keys.secretHash);
 
   return {
     config,
@@ -117,8 +142,14 @@ export async function createContext(
     modules,
     keyrings,
     urls,
-    platforms: new PlatformService(store, modules, events, keys.secretHash),
+    platforms,
     users: new UserService(store, passwords, events),
+    credentials: new CredentialService(store, modules, events, keys.secretHash),
+    accessPolicy: new AccessPolicyService(store, events),
+    goLive: new GoLiveService(store, platforms, events, config.goLive),
+    operators: new OperatorService(store, events, keys.secretHash),
+    auditLog: new AuditLogService(store),
+    signingKeys: new SigningKeyService(store, keyrings, events),
     tokens: new TokenService({
       store,
       directory,

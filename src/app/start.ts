@@ -66,6 +66,7 @@ async function environmentListener(
     requestLog: context.requestLog,
     headers: config.gateway.headers,
     bodyLimit: config.gateway.bodyLimit,
+    rateLimitPerMinute: config.rateLimits.gatewayPerMinute,
   });
   return app;
 }
@@ -86,7 +87,14 @@ export async function startGatepass(
     demoUrl = `http://127.0.0.1:${await listen(demo, '127.0.0.1', 0, 'demo upstream')}`;
   }
 
-  const context = await createContext(config, log, demoUrl ? { demoUrl } : {});
+  let context: Context;
+  try {
+    context = await createContext(config, log, demoUrl ? { demoUrl } : {});
+  } catch (error) {
+    // The demo upstream would otherwise keep the process alive after a failed start.
+    await demo?.close();
+    throw error;
+  }
   const servers: FastifyInstance[] = [];
   const addresses: Partial<Record<ListenerName, string>> = {};
   const close = async () => {
@@ -110,7 +118,7 @@ export async function startGatepass(
     }
     if (enabled('admin')) {
       const app = createServer({ name: 'admin', logger: log });
-      await adminApi(app, { store: context.store });
+      await adminApi(app, { context });
       servers.push(app);
       const port = await listen(app, config.host, config.listeners.admin.port, 'admin');
       addresses.admin = defaultUrl(config, port);

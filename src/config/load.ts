@@ -57,7 +57,16 @@ function readFile(path: string): Json {
   }
 }
 
-function applyEnvironment(raw: Json, env: NodeJS.ProcessEnv, problems: string[]): void {
+/**
+ * Copy set environment variables into `raw`. Returns the variable behind each dotted path it
+ * set, so that an error about that setting can name the variable to fix.
+ */
+function applyEnvironment(
+  raw: Json,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): Map<string, string> {
+  const sources = new Map<string, string>();
   for (const [name, { path, type }] of Object.entries(ENVIRONMENT_VARIABLES)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
@@ -70,11 +79,19 @@ function applyEnvironment(raw: Json, env: NodeJS.ProcessEnv, problems: string[])
     } else {
       setPath(raw, path, value);
     }
+    sources.set(path, name);
   }
+  return sources;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+/** Name a setting by its dotted path and, when an environment variable set it, by that variable. */
+function settingName(path: string, sources: Map<string, string>): string {
+  const variable = sources.get(path);
+  return variable ? `${path} (set by ${variable})` : path;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, sources: Map<string, string>): string {
+  const path = issue.path.length > 0 ? settingName(issue.path.join('.'), sources) : '(top level)';
   if (issue.code === 'unrecognized_keys') {
     return `${path}: unknown setting ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove it or check its spelling`;
   }
@@ -101,14 +118,14 @@ function checkModules(config: Config, problems: string[]): void {
   });
 }
 
-function checkPorts(config: Config, problems: string[]): void {
+function checkPorts(config: Config, problems: string[], sources: Map<string, string>): void {
   const seen = new Map<number, string>();
   for (const [name, listener] of Object.entries(config.listeners)) {
     if (!listener.enabled || listener.port === 0) continue;
     const other = seen.get(listener.port);
     if (other)
       problems.push(
-        `listeners.${name}.port: ${listener.port} is also the ${other} listener's port`,
+        `${settingName(`listeners.${name}.port`, sources)}: ${listener.port} is also the ${other} listener's port; give each listener its own port`,
       );
     seen.set(listener.port, name);
   }
@@ -127,15 +144,16 @@ export function loadConfig(
   const file = options.file ?? env.GATEPASS_CONFIG;
   const raw: Json = file ? readFile(file) : {};
 
-  applyEnvironment(raw, env, problems);
+  const sources = applyEnvironment(raw, env, problems);
   for (const [path, value] of Object.entries(options.overrides ?? {})) setPath(raw, path, value);
 
   const result = configSchema.safeParse(raw);
-  if (!result.success) problems.push(...result.error.issues.map(describeIssue));
+  if (!result.success)
+    problems.push(...result.error.issues.map((issue) => describeIssue(issue, sources)));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
 
   checkModules(result.data, problems);
-  checkPorts(result.data, problems);
+  checkPorts(result.data, problems, sources);
   if (problems.length > 0) throw new ConfigError(problems);
   return result.data;
 }

@@ -4,7 +4,11 @@
  */
 import { z } from 'zod';
 
-const port = z.number().int().min(0).max(65535);
+const port = z
+  .number()
+  .int()
+  .min(0)
+  .max(65535, 'must be a TCP port from 0 to 65535, where 0 picks a free port');
 const url = z.url({ protocol: /^https?$/ });
 const seconds = z.number().int().positive();
 
@@ -115,6 +119,47 @@ export const configSchema = z.strictObject({
       timeoutMs: 30_000,
     },
   ]),
+  goLive: z
+    .strictObject({
+      /** Items an operator checks before go-live; `staging-tests` is checked by Gatepass itself. */
+      checklist: z
+        .array(
+          z.strictObject({
+            id: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/),
+            title: z.string().min(1),
+          }),
+        )
+        .min(1)
+        .default([
+          { id: 'agreement-signed', title: 'Agreement signed' },
+          { id: 'compliance-verified', title: 'Compliance documents verified' },
+          { id: 'staging-tests', title: 'Staging tests passed' },
+          { id: 'production-addresses', title: 'Production addresses registered' },
+        ]),
+      /** Approvals by distinct operators needed before production credentials are issued. */
+      approvalsRequired: z.number().int().min(1).max(10).default(1),
+    })
+    .prefault({}),
+  rateLimits: z
+    .strictObject({
+      /** Gateway calls per minute for each platform, module and environment. */
+      gatewayPerMinute: z.number().int().positive().default(600),
+      /** Token API requests per minute for each client id. */
+      tokenPerClientPerMinute: z.number().int().positive().default(300),
+      /** Token API requests per minute for each client address. */
+      tokenPerAddressPerMinute: z.number().int().positive().default(600),
+      /** Failed sign-ins of one email from one address before the lockout delays begin. */
+      signInFailuresBeforeLockout: z.number().int().positive().default(5),
+      /** First lockout delay, in seconds; it doubles with each further failure, up to 15 minutes. */
+      signInLockoutSeconds: z.number().int().positive().default(30),
+    })
+    .prefault({}),
+  requestLog: z
+    .strictObject({
+      /** Days request-log rows are kept. */
+      retentionDays: z.number().int().positive().max(3650).default(30),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -53,7 +53,58 @@ export type DomainEvent =
       platformId: string;
       chainId: string;
     })
-  | (Base & { type: 'signing_key.created'; environment: Environment; kid: string });
+  | (Base & {
+      type: 'signing_key.created' | 'signing_key.rotated';
+      environment: Environment;
+      kid: string;
+    })
+  | (Base & {
+      type: 'credential.rotated';
+      platformId: string;
+      environment: Environment;
+      secretId: string;
+      replacedSecretId: string;
+      kind: string;
+      moduleId?: string;
+      overlapSeconds: number;
+    })
+  | (Base & {
+      type: 'module.enabled' | 'module.disabled';
+      platformId: string;
+      environment: Environment;
+      moduleId: string;
+    })
+  | (Base & { type: 'module.created' | 'module.updated' | 'module.retired'; moduleId: string })
+  | (Base & { type: 'user.enabled'; platformId: string; userId: string })
+  | (Base & {
+      type: 'allowlist.updated';
+      platformId: string;
+      environment: Environment;
+      entries: string[];
+    })
+  | (Base & {
+      type: 'limits.updated';
+      platformId: string;
+      accessTokenTtl: number | null;
+      rateLimitPerMinute: number | null;
+    })
+  | (Base & {
+      type: 'checklist.checked' | 'checklist.unchecked';
+      platformId: string;
+      itemId: string;
+      comment: string;
+    })
+  | (Base & { type: 'checklist.commented'; platformId: string; commentId: string })
+  | (Base & { type: 'golive.approved'; platformId: string; approvals: number; required: number })
+  | (Base & { type: 'golive.refused'; platformId: string; reason: string })
+  | (Base & { type: 'platform.live'; platformId: string })
+  | (Base & {
+      type: 'operator.key_created' | 'operator.key_revoked';
+      operatorId: string;
+      keyId: string;
+      name: string;
+    })
+  | (Base & { type: 'request_log.purged'; rows: number; before: number });
 
 export type DomainEventType = DomainEvent['type'];
 

@@ -14,7 +14,7 @@ const IV_LENGTH = 12;
 const TAG_LENGTH = 16;
 const PATTERN = /^gp_(test|live)_rt_([A-Za-z0-9_-]{40,2048})$/;
 
-/** What a refresh token carries. Times are epoch seconds. */
+/** What a refresh token carries. Times are epoch seconds, except `authTime`. */
 export interface RefreshTokenPayload {
   /** Chain id: shared by every token in one rotation lineage. */
   chainId: string;
@@ -27,7 +27,10 @@ export interface RefreshTokenPayload {
   clientSecretId?: string;
   userId?: string;
   scope: string[];
-  /** When the chain started; compared against revocation times of the platform and user. */
+  /**
+   * Start of the chain in epoch milliseconds, unlike the other times, so that a revocation of the
+   * platform's or user's sessions in the same second is still ordered correctly against it.
+   */
   authTime: number;
   issuedAt: number;
   expiresAt: number;

@@ -14,7 +14,6 @@ export const SECRET_KINDS = {
   client: 'cs',
   module: 'ms',
   provider: 'ps',
-  operator: 'ok',
 } as const;
 
 export type SecretKind = keyof typeof SECRET_KINDS;
@@ -95,4 +94,21 @@ export function constantTimeEqual(a: string, b: string): boolean {
     return false;
   }
   return timingSafeEqual(left, right);
+}
+
+const OPERATOR_KEY_PATTERN = /^gp_admin_([0-9A-Za-z]{49})$/;
+
+/**
+ * Generate an operator API key: `gp_admin_` with the same body and checksum as other secrets.
+ * Operator keys belong to no environment.
+ */
+export function generateOperatorKey(): string {
+  const head = `gp_admin_${toBase62(randomBytes(32), BODY_LENGTH)}`;
+  return head + checksum(head);
+}
+
+export function isOperatorKey(value: string): boolean {
+  const match = OPERATOR_KEY_PATTERN.exec(value);
+  if (!match) return false;
+  return checksum(value.slice(0, value.length - CHECK_LENGTH)) === value.slice(-CHECK_LENGTH);
 }

@@ -25,6 +25,30 @@ function single(headers: Headers, name: string): string | undefined {
   return value;
 }
 
+/**
+ * Throw `invalid_request` when a credential header occurs more than once. Node.js keeps only
+ * the first `Authorization` header and joins repeated `x-` headers with ", ", so repeats are
+ * visible only in the raw headers, and a proxy in front may have read the other copy.
+ */
+export function rejectRepeatedHeaders(rawHeaders: string[], names: HeaderNames): void {
+  const watched = new Set([
+    'authorization',
+    names.clientId,
+    names.clientSecret,
+    names.moduleSecret,
+    names.providerSecret,
+  ]);
+  const seen = new Set<string>();
+  // rawHeaders alternates names and values.
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] ?? '').toLowerCase();
+    if (!watched.has(name)) continue;
+    if (seen.has(name))
+      throw new ApiError('invalid_request', `Header ${name} is repeated; send it once.`);
+    seen.add(name);
+  }
+}
+
 export function readCredential(headers: Headers, names: HeaderNames): PresentedCredential {
   const authorization = single(headers, 'authorization');
   const clientId = single(headers, names.clientId);

@@ -71,13 +71,16 @@ export function upstreamHeaders(
   return Object.assign(headers, added);
 }
 
-/** Copy response headers for the client, dropping hop-by-hop ones. */
+/**
+ * Copy response headers for the client, dropping hop-by-hop ones and the upstream's
+ * `x-request-id`, so the client sees the gateway's id that its request-log row carries.
+ */
 export function downstreamHeaders(
   incoming: Record<string, string | string[] | undefined>,
 ): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || name === 'x-request-id') continue;
     headers[name] = value;
   }
   return headers;

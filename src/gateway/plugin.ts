@@ -4,6 +4,7 @@
  * environment. Errors are JSON with a stable `code`, a `message` and the `request_id`.
  */
 import type { Readable } from 'node:stream';
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Environment } from '../domain/environment.js';
 import { ApiError } from '../domain/errors.js';
@@ -11,7 +12,12 @@ import { pathOf } from '../http/server.js';
 import type { CallPrincipal, GatewayService } from '../services/gateway.js';
 import type { Module } from '../services/modules.js';
 import type { RequestLogWriter } from '../services/request-log.js';
-import { type HeaderNames, readCredential, readSecrets } from './credentials.js';
+import {
+  type HeaderNames,
+  readCredential,
+  readSecrets,
+  rejectRepeatedHeaders,
+} from './credentials.js';
 import { downstreamHeaders, Forwarder, hasDotSegments, upstreamHeaders } from './forward.js';
 
 export interface GatewayOptions {
@@ -21,27 +27,37 @@ export interface GatewayOptions {
   requestLog: RequestLogWriter;
   headers: HeaderNames;
   bodyLimit: number;
+  /** Calls per minute for each platform and module, unless the platform has its own limit. */
+  rateLimitPerMinute: number;
 }
+
+type Limiter = (request: FastifyRequest) => Promise<{
+  isExceeded?: boolean;
+  max?: number;
+  remaining?: number;
+  ttlInSeconds?: number;
+}>;
+
+const RATE_LIMIT_WINDOW_SECONDS = 60;
 
 interface CallRecord {
   module: Module;
   principal?: CallPrincipal;
   platformId?: string;
+  authMethod?: CallPrincipal['authMethod'];
   errorCode?: string;
 }
 
 const calls = new WeakMap<FastifyRequest, CallRecord>();
 
-function sendError(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  error: ApiError,
-  tokenPresented: boolean,
-): FastifyReply {
+function sendError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
   if (error.status === 401) {
-    const challenge = tokenPresented
-      ? 'Bearer realm="gatepass", error="invalid_token"'
-      : 'Bearer realm="gatepass"';
+    // RFC 6750 section 3.1: `invalid_token` means the client should get a new token, so the
+    // challenge names it only when the token failed, not when a module or provider secret did.
+    const challenge =
+      error.code === 'invalid_token'
+        ? 'Bearer realm="gatepass", error="invalid_token"'
+        : 'Bearer realm="gatepass"';
     reply.header('www-authenticate', challenge);
   }
   if (error.detail)
@@ -51,9 +67,32 @@ function sendError(
     .send({ code: error.code, message: error.message, request_id: request.id });
 }
 
+/**
+ * Count a call against its platform and module's limit, and set the `RateLimit-Policy` and
+ * `RateLimit` headers of the IETF httpapi draft on the reply. Throws `rate_limited` past it.
+ */
+async function enforceRateLimit(
+  limiter: Limiter,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const limit = await limiter(request);
+  const reset = limit.ttlInSeconds ?? RATE_LIMIT_WINDOW_SECONDS;
+  reply.header('ratelimit-policy', `"per-module";q=${limit.max};w=${RATE_LIMIT_WINDOW_SECONDS}`);
+  reply.header('ratelimit', `"per-module";r=${Math.max(limit.remaining ?? 0, 0)};t=${reset}`);
+  if (limit.isExceeded) {
+    reply.header('retry-after', String(reset));
+    throw new ApiError(
+      'rate_limited',
+      `This platform made more than ${limit.max} calls to this module in a minute; retry in ${reset} s.`,
+    );
+  }
+}
+
 async function handle(
   options: GatewayOptions,
   forwarder: Forwarder,
+  limiter: Limiter,
   module: Module,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -62,26 +101,38 @@ async function handle(
   calls.set(request, record);
   const rest = request.url.slice(module.prefix.length);
   const path = rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
-  const tokenPresented = request.headers.authorization !== undefined;
 
   let principal: CallPrincipal;
   try {
+    // The router also matches a percent-encoded prefix such as "/d%65mo", and cutting such a URL
+    // at the prefix's length would forward a path outside the upstream's base path.
+    if (!request.url.startsWith(module.prefix) || !/^(\/|\?|$)/.test(rest)) {
+      throw new ApiError(
+        'invalid_request',
+        `Write the module prefix ${module.prefix} without percent-encoding.`,
+      );
+    }
     if (hasDotSegments(pathOf(path)))
       throw new ApiError('invalid_request', 'The path must not contain "." or ".." segments.');
+    rejectRepeatedHeaders(request.raw.rawHeaders, options.headers);
     const credential = readCredential(request.headers, options.headers);
+    // A call rejected after authentication still names its method in the request log.
+    record.authMethod = credential.method;
     principal = await options.gateway.authorize(
       options.environment,
       module,
       credential,
       readSecrets(request.headers, options.headers),
+      request.ip,
     );
+    record.principal = principal;
+    await enforceRateLimit(limiter, request, reply);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     record.errorCode = error.code;
     if (error.platformId) record.platformId = error.platformId;
-    return sendError(request, reply, error, tokenPresented);
+    return sendError(request, reply, error);
   }
-  record.principal = principal;
 
   const identity: Record<string, string> = {
     'x-request-id': request.id,
@@ -127,7 +178,7 @@ async function handle(
       { code: error.code, module: module.id, reason: error.detail },
       'upstream call failed',
     );
-    return sendError(request, reply, error, false);
+    return sendError(request, reply, error);
   }
 }
 
@@ -144,7 +195,7 @@ function logCall(options: GatewayOptions, request: FastifyRequest, reply: Fastif
     path: pathOf(request.url),
     status: reply.statusCode,
     latency_ms: Math.round(reply.elapsedTime * 100) / 100,
-    auth_method: record.principal?.authMethod ?? 'unknown',
+    auth_method: record.principal?.authMethod ?? record.authMethod ?? 'unknown',
     request_id: request.id,
     client_address: request.ip,
     user_id: record.principal?.user?.id ?? null,
@@ -152,11 +203,30 @@ function logCall(options: GatewayOptions, request: FastifyRequest, reply: Fastif
   });
 }
 
-export async function gatewayApi(app: FastifyInstance, options: GatewayOptions): Promise<void> {
+export async function gatewayApi(app: FastifyInstance, settings: GatewayOptions): Promise<void> {
+  // Node.js lower-cases incoming header names, so configured names must match in lower case.
+  const headers: HeaderNames = {
+    clientId: settings.headers.clientId.toLowerCase(),
+    clientSecret: settings.headers.clientSecret.toLowerCase(),
+    moduleSecret: settings.headers.moduleSecret.toLowerCase(),
+    providerSecret: settings.headers.providerSecret.toLowerCase(),
+  };
+  const options: GatewayOptions = { ...settings, headers };
   const forwarder = new Forwarder();
   app.addHook('onClose', () => forwarder.close());
 
   await app.register(async (scope) => {
+    await scope.register(rateLimit, { global: false });
+    // Both authentication methods resolve to the same principal, so they share one bucket.
+    const limiter = scope.createRateLimit({
+      keyGenerator: (request) => {
+        const principal = calls.get(request)?.principal;
+        return `gateway|${options.environment}|${principal?.platformId}|${principal?.moduleId}`;
+      },
+      max: async (request) =>
+        calls.get(request)?.principal?.rateLimitPerMinute ?? options.rateLimitPerMinute,
+      timeWindow: RATE_LIMIT_WINDOW_SECONDS * 1000,
+    }) as Limiter;
     // Bodies stream to the upstream unread, whatever their type.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
@@ -167,13 +237,12 @@ export async function gatewayApi(app: FastifyInstance, options: GatewayOptions):
         request,
         reply,
         new ApiError('internal_error', 'The gateway failed to process the call; retry later.'),
-        false,
       );
     });
 
     for (const module of options.modules) {
       const handler = (request: FastifyRequest, reply: FastifyReply) =>
-        handle(options, forwarder, module, request, reply);
+        handle(options, forwarder, limiter, module, request, reply);
       scope.all(module.prefix, handler);
       scope.all(`${module.prefix}/*`, handler);
     }

@@ -3,7 +3,12 @@
  * headers. The access log holds the path without its query string and no header at all, so
  * a credential sent where it does not belong still never reaches the log.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { newRequestId } from '../domain/identifiers.js';
 
@@ -37,6 +42,22 @@ export function createServer(options: ServerOptions): FastifyInstance {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
+  });
+
+  // Fastify's default error handler logs nothing while request logging is disabled, so a
+  // route without its own handler (JWKS, health) would fail without a trace. Only the error
+  // is logged, never the request, whose URL and headers may carry a credential.
+  // A server error's message may name files or queries, so the client gets a generic one.
+  app.setErrorHandler<FastifyError>((error, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status < 500) return reply.send(error);
+    request.log.error({ err: error }, 'route failed with an unexpected error');
+    return reply.status(status).send({
+      statusCode: status,
+      error: 'Internal Server Error',
+      message: 'The server failed to process the request; retry later.',
+      request_id: request.id,
+    });
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -78,6 +78,8 @@ function principalFrom(environment: Environment, payload: JWTPayload): AccessPri
  * (epoch milliseconds). JWT times are whole seconds, so a token issued in the same second as
  * the revocation is kept: the status checks that run on every call still reject it while the
  * platform is suspended or the user disabled.
+ * NOTE: such a token outlives a password reset, and works again once the platform is resumed or
+ * the user enabled, until it expires (at most the access-token lifetime).
  */
 export function issuedBefore(issuedAt: number, revokedAt: number | null): boolean {
   return revokedAt !== null && issuedAt < Math.floor(revokedAt / 1000);

@@ -4,6 +4,7 @@
  * which bounds how stale a view may be on a node that missed an invalidation; on the node
  * where a change is made, the change's event invalidates the entry at once.
  */
+import { compileAllowlist } from '../domain/allowlist.js';
 import type { Environment } from '../domain/environment.js';
 import type { Store } from '../store/index.js';
 import type { PlatformRow } from '../store/platforms.js';
@@ -25,6 +26,10 @@ export interface ClientContext {
   platform: Pick<PlatformRow, 'id' | 'name' | 'status' | 'sessions_revoked_at'>;
   modules: string[];
   secrets: StoredSecret[];
+  /** Matches client addresses against the allowlist; absent when every address is allowed. */
+  allows?: (address: string) => boolean;
+  /** Per-platform overrides; null means the configured default. */
+  limits: { accessTokenTtl: number | null; rateLimitPerMinute: number | null };
 }
 
 export interface UserContext {
@@ -56,6 +61,13 @@ export class Directory {
     events.on('platform.resumed', dropPlatform);
     events.on('credential.issued', dropPlatform);
     events.on('credential.revoked', dropPlatform);
+    events.on('credential.rotated', dropPlatform);
+    events.on('module.enabled', dropPlatform);
+    events.on('module.disabled', dropPlatform);
+    events.on('allowlist.updated', dropPlatform);
+    events.on('limits.updated', dropPlatform);
+    events.on('platform.live', dropPlatform);
+    events.on('user.enabled', (event) => this.users.delete(event.userId));
     events.on('user.disabled', (event) => this.users.delete(event.userId));
     events.on('user.password_changed', (event) => this.users.delete(event.userId));
   }
@@ -77,13 +89,20 @@ export class Directory {
   private async loadClient(clientId: string): Promise<ClientContext | null> {
     const client = await this.store.platforms.findClient(clientId);
     if (!client) return null;
-    const [platform, modules, secrets] = await Promise.all([
+    const [platform, modules, secrets, allowlist] = await Promise.all([
       this.store.platforms.find(client.platform_id),
       this.store.platforms.enabledModules(client.platform_id, client.environment),
       this.store.secrets.activeFor(clientId, Date.now()),
+      this.store.allowlists.get(client.platform_id, client.environment),
     ]);
     if (!platform) return null;
+    const allows = compileAllowlist(allowlist);
     return {
+      ...(allows ? { allows } : {}),
+      limits: {
+        accessTokenTtl: platform.access_token_ttl,
+        rateLimitPerMinute: platform.rate_limit_per_minute,
+      },
       clientId,
       environment: client.environment as Environment,
       platform: {

@@ -3,6 +3,7 @@
  * (platform, environment, module), then pass the same checks in the same order: environment,
  * suspension, module enabled, module and provider secrets.
  */
+import { decodeJwt } from 'jose';
 import type { Environment } from '../domain/environment.js';
 import { ApiError } from '../domain/errors.js';
 import type { AccessTokens } from './access-tokens.js';
@@ -23,6 +24,8 @@ export interface CallPrincipal {
   moduleId: string;
   authMethod: 'client_secret' | 'jwt';
   user?: { id: string; email: string; role: string };
+  /** The platform's own gateway rate limit, when it has one. */
+  rateLimitPerMinute: number | null;
 }
 
 export interface CallSecrets {
@@ -34,6 +37,16 @@ export const ASSERTION_TYPE = 'gatepass-assertion+jwt';
 
 function otherListener(environment: Environment): string {
   return `Send ${environment} credentials to the ${environment} listener.`;
+}
+
+function platformSuspended(platformId: string): ApiError {
+  const error = new ApiError(
+    'platform_suspended',
+    'This platform is suspended; contact the API provider.',
+  );
+  // The platform is known, so the rejection goes to its request log.
+  error.platformId = platformId;
+  return error;
 }
 
 export class GatewayService {
@@ -56,7 +69,7 @@ export class GatewayService {
     credential: PresentedCredential,
   ): Promise<{
     context: ClientContext;
-    principal: Omit<CallPrincipal, 'moduleId'>;
+    principal: Omit<CallPrincipal, 'moduleId' | 'rateLimitPerMinute'>;
     scope?: string[];
   }> {
     if (credential.method === 'client_secret') {
@@ -80,12 +93,8 @@ export class GatewayService {
           `These credentials belong to the ${result.belongsTo} environment, not ${environment}. ${otherListener(result.belongsTo)}`,
         );
       }
-      if (result.reason === 'platform_suspended') {
-        throw new ApiError(
-          'platform_suspended',
-          'This platform is suspended; contact the API provider.',
-        );
-      }
+      if (result.reason === 'platform_suspended')
+        throw platformSuspended(result.context.platform.id);
       throw new ApiError(
         'invalid_credentials',
         'The client id or client secret is invalid. Check both values for this environment.',
@@ -95,6 +104,8 @@ export class GatewayService {
 
     const verified = await this.accessTokens.verify(environment, credential.token);
     if (!verified.ok) {
+      if (verified.reason === 'platform_sessions_revoked')
+        await this.rejectIfSuspended(credential.token);
       const message =
         verified.reason === 'wrong_environment'
           ? `The access token was issued for the ${verified.belongsTo} environment, not ${environment}. ${otherListener(verified.belongsTo ?? environment)}`
@@ -111,11 +122,7 @@ export class GatewayService {
         'The access token is invalid; request a new one from the token API.',
         'unknown_client',
       );
-    if (context.platform.status === 'suspended')
-      throw new ApiError(
-        'platform_suspended',
-        'This platform is suspended; contact the API provider.',
-      );
+    if (context.platform.status === 'suspended') throw platformSuspended(context.platform.id);
     const principal = {
       environment,
       platformId: token.platformId,
@@ -124,6 +131,19 @@ export class GatewayService {
       ...(token.user ? { user: token.user } : {}),
     };
     return { context, principal, scope: token.scope };
+  }
+
+  /**
+   * Throw `platform_suspended` when the platform of a token rejected for revoked sessions is
+   * suspended. Suspension also revokes the platform's sessions, so without this check a token
+   * from the same second as the suspension would get 403 and an older one 401.
+   */
+  private async rejectIfSuspended(token: string): Promise<void> {
+    // The signature was verified before sessions were checked, so the claims can be trusted.
+    const clientId = decodeJwt(token).client_id;
+    if (typeof clientId !== 'string') return;
+    const context = await this.directory.client(clientId);
+    if (context?.platform.status === 'suspended') throw platformSuspended(context.platform.id);
   }
 
   private checkSecret(
@@ -160,16 +180,21 @@ export class GatewayService {
     module: Module,
     credential: PresentedCredential,
     secrets: CallSecrets,
+    address: string,
   ): Promise<CallPrincipal> {
     const { context, principal, scope } = await this.authenticate(environment, credential);
     try {
-      this.checkModule(environment, module, context, scope, secrets);
+      this.checkModule(environment, module, context, scope, secrets, address);
     } catch (error) {
       // The platform is known by now, so the refusal can go to its request log.
       if (error instanceof ApiError) error.platformId = context.platform.id;
       throw error;
     }
-    return { ...principal, moduleId: module.id };
+    return {
+      ...principal,
+      moduleId: module.id,
+      rateLimitPerMinute: context.limits.rateLimitPerMinute,
+    };
   }
 
   private checkModule(
@@ -178,6 +203,7 @@ export class GatewayService {
     context: ClientContext,
     scope: string[] | undefined,
     secrets: CallSecrets,
+    address: string,
   ): void {
     if (!context.modules.includes(module.id)) {
       throw new ApiError(
@@ -189,6 +215,12 @@ export class GatewayService {
       throw new ApiError(
         'module_not_in_scope',
         `The access token's scope does not include ${module.id}; request a token with scope "${module.id}".`,
+      );
+    }
+    if (context.allows && !context.allows(address)) {
+      throw new ApiError(
+        'address_not_allowed',
+        `Calls from ${address} are not allowed for this platform in ${environment}; ask the API provider to add the address to its allowlist.`,
       );
     }
     this.checkSecret(context, 'module', module, secrets.moduleSecret);

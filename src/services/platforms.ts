@@ -5,10 +5,10 @@
 import type { Environment } from '../domain/environment.js';
 import { ApiError } from '../domain/errors.js';
 import type { Actor } from '../domain/events.js';
-import { newClientId, newPlatformId, newSecretId } from '../domain/identifiers.js';
-import { generateSecret, hashSecret, type SecretKind, secretHint } from '../domain/secrets.js';
+import { newClientId, newPlatformId } from '../domain/identifiers.js';
 import type { Store } from '../store/index.js';
 import type { PlatformRow } from '../store/platforms.js';
+import { issueSecret } from './credentials.js';
 import type { EventBus } from './events.js';
 import type { ModuleRegistry } from './modules.js';
 
@@ -70,32 +70,6 @@ export class PlatformService {
     return unique.sort();
   }
 
-  /** Store a new secret's hash and return the secret itself, to be shown once. */
-  private async issueSecret(
-    store: Store,
-    owner: { platformId: string; clientId: string; environment: Environment },
-    kind: Exclude<SecretKind, 'operator'>,
-    moduleId: string | null,
-  ): Promise<{ id: string; secret: string }> {
-    const secret = generateSecret(kind, owner.environment);
-    const id = newSecretId();
-    await store.secrets.insert({
-      id,
-      platform_id: owner.platformId,
-      client_id: owner.clientId,
-      environment: owner.environment,
-      kind,
-      module_id: moduleId,
-      secret_hash: hashSecret(this.hashKey, secret),
-      hint: secretHint(secret),
-      created_at: this.now(),
-      expires_at: null,
-      revoked_at: null,
-      last_used_at: null,
-    });
-    return { id, secret };
-  }
-
   /**
    * Issue a client id, a client secret and each module's secrets for one environment, inside
    * the caller's transaction. Returns the secrets and the ids of their stored hashes.
@@ -118,7 +92,7 @@ export class PlatformService {
       created_at: at,
     });
     const owner = { platformId, clientId, environment };
-    const client = await this.issueSecret(store, owner, 'client', null);
+    const client = await issueSecret(store, this.hashKey, owner, 'client', null, at);
     const secretIds: Array<{ id: string; kind: string; moduleId?: string }> = [
       { id: client.id, kind: 'client' },
     ];
@@ -131,13 +105,13 @@ export class PlatformService {
 
     for (const moduleId of moduleIds) {
       await store.platforms.enableModule(platformId, environment, moduleId, at);
-      const moduleSecret = await this.issueSecret(store, owner, 'module', moduleId);
+      const moduleSecret = await issueSecret(store, this.hashKey, owner, 'module', moduleId, at);
       secretIds.push({ id: moduleSecret.id, kind: 'module', moduleId });
       const entry: { module_secret: string; provider_secret?: string } = {
         module_secret: moduleSecret.secret,
       };
       if (this.modules.get(moduleId)?.requiresProviderSecret) {
-        const provider = await this.issueSecret(store, owner, 'provider', moduleId);
+        const provider = await issueSecret(store, this.hashKey, owner, 'provider', moduleId, at);
         secretIds.push({ id: provider.id, kind: 'provider', moduleId });
         entry.provider_secret = provider.secret;
       }
@@ -164,27 +138,40 @@ export class PlatformService {
         created_at: at,
         updated_at: at,
         sessions_revoked_at: null,
+        access_token_ttl: null,
+        rate_limit_per_minute: null,
       });
       return this.issueEnvironment(store, platformId, 'staging', modules);
     });
 
     this.events.emit({ type: 'platform.boarded', at, actor, platformId, name: trimmed, modules });
-    for (const secret of issued.secretIds) {
+    this.announceIssued(platformId, 'staging', issued.secretIds, actor, at);
+    return {
+      platform: { id: platformId, name: trimmed, status: 'staging' },
+      ...issued.credentials,
+    };
+  }
+
+  /** Emit one `credential.issued` event per secret issued for an environment. */
+  announceIssued(
+    platformId: string,
+    environment: Environment,
+    secretIds: Array<{ id: string; kind: string; moduleId?: string }>,
+    actor: Actor,
+    at: number,
+  ): void {
+    for (const secret of secretIds) {
       this.events.emit({
         type: 'credential.issued',
         at,
         actor,
         platformId,
-        environment: 'staging',
+        environment,
         secretId: secret.id,
         kind: secret.kind,
         ...(secret.moduleId ? { moduleId: secret.moduleId } : {}),
       });
     }
-    return {
-      platform: { id: platformId, name: trimmed, status: 'staging' },
-      ...issued.credentials,
-    };
   }
 
   list(): Promise<PlatformRow[]> {

@@ -1,29 +1,35 @@
 /**
  * Collects one row per gateway call in memory and writes them in batches, so no call waits
  * for the database. The buffer is bounded: rows past `maxPending` are counted and logged as
- * dropped rather than growing memory without limit while the database is away.
+ * dropped rather than growing memory without limit while the database is away. Successful
+ * staging calls also mark their module as tested, which the go-live checklist reads.
  */
 import type { Logger } from 'pino';
-import type { RequestLogInsert, RequestLogStore } from '../store/request-log.js';
+import type { Store } from '../store/index.js';
+import type { RequestLogInsert } from '../store/request-log.js';
+
+const DAY_MS = 24 * 3600 * 1000;
 
 export class RequestLogWriter {
   private pending: RequestLogInsert[] = [];
   private droppedSinceLog = 0;
   private timer: NodeJS.Timeout | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  /** Platform and module pairs already marked as tested on staging by this process. */
+  private readonly tested = new Set<string>();
   dropped = 0;
 
   constructor(
-    private readonly store: RequestLogStore,
+    private readonly store: Store,
     private readonly log: Logger,
-    private readonly options: { intervalMs: number; maxPending: number } = {
-      intervalMs: 500,
-      maxPending: 50_000,
-    },
+    private readonly options: { intervalMs: number; maxPending: number; retentionDays: number },
   ) {}
 
   start(): void {
     this.timer = setInterval(() => void this.flush(), this.options.intervalMs);
     this.timer.unref();
+    this.purgeTimer = setInterval(() => void this.purge(), 3600 * 1000);
+    this.purgeTimer.unref();
   }
 
   record(row: RequestLogInsert): void {
@@ -33,6 +39,26 @@ export class RequestLogWriter {
       return;
     }
     this.pending.push(row);
+  }
+
+  private async markTested(rows: RequestLogInsert[]): Promise<void> {
+    for (const row of rows) {
+      const key = `${row.platform_id}|${row.module_id}`;
+      if (
+        row.environment !== 'staging' ||
+        row.status >= 400 ||
+        row.error_code ||
+        this.tested.has(key)
+      )
+        continue;
+      await this.store.platforms.markFirstSuccess(
+        row.platform_id,
+        'staging',
+        row.module_id,
+        row.at,
+      );
+      this.tested.add(key);
+    }
   }
 
   async flush(): Promise<void> {
@@ -46,7 +72,8 @@ export class RequestLogWriter {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, 500);
       try {
-        await this.store.append(batch);
+        await this.store.requestLog.append(batch);
+        await this.markTested(batch);
       } catch (error) {
         this.pending = batch.concat(this.pending);
         this.log.warn(
@@ -58,8 +85,19 @@ export class RequestLogWriter {
     }
   }
 
+  /** Delete rows older than the retention period. */
+  async purge(): Promise<number> {
+    try {
+      return await this.store.requestLog.purge(Date.now() - this.options.retentionDays * DAY_MS);
+    } catch (error) {
+      this.log.warn({ err: error }, 'purging old request-log rows failed; retrying in an hour');
+      return 0;
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
     await this.flush();
   }
 }

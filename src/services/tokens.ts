@@ -19,7 +19,7 @@ import {
 } from '../domain/refresh-token.js';
 import { formatScope, resolveScope } from '../domain/scope.js';
 import type { Store } from '../store/index.js';
-import { type AccessPrincipal, type AccessTokens, issuedBefore } from './access-tokens.js';
+import type { AccessPrincipal, AccessTokens } from './access-tokens.js';
 import type { ClientAuthenticator } from './client-auth.js';
 import type { ClientContext, Directory } from './directory.js';
 import type { EventBus } from './events.js';
@@ -201,6 +201,7 @@ export class TokenService {
     address: string,
   ): Promise<TokenResponse> {
     const actor: Actor = { kind: 'client', id: credentials.clientId, address };
+    const authTime = this.now();
     const { context, secretId } = await this.authenticateClient(
       environment,
       credentials,
@@ -219,7 +220,7 @@ export class TokenService {
           chainId: newChainId(),
           generation: 0,
           clientSecretId: secretId,
-          authTime: Math.floor(this.now() / 1000),
+          authTime,
         }
       : undefined;
     const response = await this.issue(environment, context, scope, chain);
@@ -234,9 +235,11 @@ export class TokenService {
     requestedScope: string | undefined,
     address: string,
     grantType: string,
+    authenticatedClientId?: string,
   ): Promise<TokenResponse> {
     const normalized = normalizeEmail(email);
     const actor: Actor = { kind: 'user', id: normalized, address };
+    const authTime = this.now();
     const refuse = (detail: string): never =>
       this.refuse(
         environment,
@@ -282,6 +285,15 @@ export class TokenService {
     );
     const context = client ? await this.options.directory.client(client.client_id) : null;
     if (!context) return refuse('platform_not_boarded_in_environment');
+    // The token names the user's platform client, so a client of another platform must not get it.
+    if (authenticatedClientId !== undefined && authenticatedClientId !== context.clientId) {
+      const error = new OAuthError(
+        'unauthorized_client',
+        "The authenticated client does not belong to the user's platform. Sign in without client credentials, or with those of the user's platform.",
+        'user_of_another_platform',
+      );
+      return this.refuse(environment, grantType, actor, error, { email: normalized });
+    }
 
     const scope = this.scopeOrRefuse(
       environment,
@@ -294,7 +306,7 @@ export class TokenService {
       chainId: newChainId(),
       generation: 0,
       userId: user.id,
-      authTime: Math.floor(this.now() / 1000),
+      authTime,
     };
     const response = await this.issue(environment, context, scope, chain, {
       id: user.id,
@@ -337,7 +349,7 @@ export class TokenService {
     const context = await this.options.directory.client(payload.clientId);
     if (!context || context.platform.id !== payload.platformId) return refuse('unknown_client');
     if (context.platform.status === 'suspended') return refuse('platform_suspended');
-    if (issuedBefore(payload.authTime, context.platform.sessions_revoked_at))
+    if (chainStartedBefore(payload.authTime, context.platform.sessions_revoked_at))
       return refuse('platform_sessions_revoked');
     if (
       payload.clientSecretId &&
@@ -350,7 +362,7 @@ export class TokenService {
     const user = await this.options.directory.user(payload.userId);
     if (!user || user.status !== 'active' || user.platformId !== payload.platformId)
       return refuse('user_inactive');
-    if (issuedBefore(payload.authTime, user.sessionsRevokedAt))
+    if (chainStartedBefore(payload.authTime, user.sessionsRevokedAt))
       return refuse('user_sessions_revoked');
     if (environment === 'production' && context.platform.status !== 'live')
       return refuse('platform_not_live');
@@ -405,7 +417,7 @@ export class TokenService {
       expiresAt: (payload.expiresAt + this.options.refreshTtlSeconds) * 1000,
     };
     const state = await this.options.store.refreshChains.find(payload.chainId);
-    const verdict = judgeRefresh(payload.generation, state);
+    const verdict = judgeRefresh(payload.generation, state, this.now());
     if (verdict.kind === 'reuse') {
       await this.options.store.refreshChains.revoke(owner, 'reuse_detected', this.now());
       this.options.events.emit({
@@ -418,10 +430,11 @@ export class TokenService {
       });
       return refuse('reuse_detected_chain_revoked');
     }
-    if (verdict.kind !== 'consume')
-      return refuse(verdict.kind === 'revoked' ? 'chain_revoked' : 'unknown_generation');
     // Losing a race to a concurrent refresh of the same token is not reuse: the chain lives on
     // in the winner's new token, and this caller gets a plain invalid_grant.
+    if (verdict.kind === 'lost-race') return refuse('lost_concurrent_refresh');
+    if (verdict.kind !== 'consume')
+      return refuse(verdict.kind === 'revoked' ? 'chain_revoked' : 'unknown_generation');
     if (!(await this.options.store.refreshChains.consume(owner, payload.generation, this.now())))
       return refuse('lost_concurrent_refresh');
 
@@ -538,6 +551,14 @@ export class TokenService {
       env: environment,
     };
   }
+}
+
+/**
+ * Check whether a chain started at `authTime` predates a revocation at `revokedAt`, both in
+ * epoch milliseconds. A tie counts as revoked, since which came first is unknown.
+ */
+function chainStartedBefore(authTime: number, revokedAt: number | null): boolean {
+  return revokedAt !== null && authTime <= revokedAt;
 }
 
 function describeAccess(principal: AccessPrincipal): Record<string, unknown> {

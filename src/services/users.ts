@@ -83,4 +83,56 @@ export class UserService {
     });
     return { id, email, role: input.role as Role, platform_id: input.platformId };
   }
+
+  private async user(userId: string) {
+    const user = await this.store.users.find(userId);
+    if (!user) throw new ApiError('not_found', `No user has the id "${userId}".`);
+    return user;
+  }
+
+  async list(platformId: string) {
+    if (!(await this.store.platforms.find(platformId))) {
+      throw new ApiError('not_found', `No platform has the id "${platformId}".`);
+    }
+    const users = await this.store.users.listFor(platformId);
+    return users.map((u) => ({
+      id: u.id,
+      email: u.email,
+      role: u.role,
+      status: u.status,
+      created_at: u.created_at,
+    }));
+  }
+
+  /** Disable a user: sign-in stops, and the user's tokens and refresh tokens stop working. */
+  async disable(userId: string, actor: Actor): Promise<void> {
+    const user = await this.user(userId);
+    const at = this.now();
+    await this.store.users.setStatus(userId, 'disabled', at);
+    this.events.emit({ type: 'user.disabled', at, actor, platformId: user.platform_id, userId });
+  }
+
+  /** Enable a disabled user. Sessions ended by disabling stay ended. */
+  async enable(userId: string, actor: Actor): Promise<void> {
+    const user = await this.user(userId);
+    const at = this.now();
+    await this.store.users.setStatus(userId, 'active', at);
+    this.events.emit({ type: 'user.enabled', at, actor, platformId: user.platform_id, userId });
+  }
+
+  /** Set a new password, ending every session of the user. */
+  async resetPassword(userId: string, password: string, actor: Actor): Promise<void> {
+    const problem = passwordProblem(password);
+    if (problem) throw new ApiError('invalid_request', `The password ${problem}.`);
+    const user = await this.user(userId);
+    const at = this.now();
+    await this.store.users.setPassword(userId, await this.passwords.hash(password), at);
+    this.events.emit({
+      type: 'user.password_changed',
+      at,
+      actor,
+      platformId: user.platform_id,
+      userId,
+    });
+  }
 }

@@ -1,7 +1,10 @@
 /** The store: one object per concern, all over one Kysely instance. */
 import type { Kysely } from 'kysely';
+import { AllowlistStore } from './allowlists.js';
 import { AuditStore } from './audit.js';
+import { ChecklistStore } from './checklist.js';
 import { ModuleStore } from './modules.js';
+import { OperatorStore } from './operators.js';
 import { PlatformStore } from './platforms.js';
 import { RefreshChainStore } from './refresh-chains.js';
 import { RequestLogStore } from './request-log.js';
@@ -19,6 +22,9 @@ export class Store {
   readonly signingKeys: SigningKeyStore;
   readonly audit: AuditStore;
   readonly requestLog: RequestLogStore;
+  readonly checklist: ChecklistStore;
+  readonly operators: OperatorStore;
+  readonly allowlists: AllowlistStore;
 
   constructor(readonly db: Kysely<Database>) {
     this.platforms = new PlatformStore(db);
@@ -29,6 +35,9 @@ export class Store {
     this.signingKeys = new SigningKeyStore(db);
     this.audit = new AuditStore(db);
     this.requestLog = new RequestLogStore(db);
+    this.checklist = new ChecklistStore(db);
+    this.operators = new OperatorStore(db);
+    this.allowlists = new AllowlistStore(db);
   }
 
   /** Run `work` in one transaction, with a store bound to it. */

@@ -19,6 +19,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .addColumn('updated_at', 'bigint', (c) => c.notNull())
           .addColumn('sessions_revoked_at', 'bigint')
+          .addColumn('access_token_ttl', 'integer')
+          .addColumn('rate_limit_per_minute', 'integer')
           .execute();
 
         await db.schema
@@ -42,6 +44,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('module_id', 'text', (c) => c.notNull().references('modules.id'))
           .addColumn('enabled_at', 'bigint', (c) => c.notNull())
           .addColumn('disabled_at', 'bigint')
+          .addColumn('first_success_at', 'bigint')
           .addPrimaryKeyConstraint('platform_modules_pk', [
             'platform_id',
             'environment',
@@ -123,6 +126,9 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema
           .createTable('audit_events')
           .addColumn('id', sql.raw(serial), (c) => c.primaryKey())
+          .addColumn('seq', 'bigint', (c) => c.notNull().unique())
+          .addColumn('prev_hash', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
           .addColumn('at', 'bigint', (c) => c.notNull())
           .addColumn('actor_kind', 'text', (c) => c.notNull())
           .addColumn('actor_id', 'text', (c) => c.notNull())
@@ -133,6 +139,78 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('environment', 'text')
           .addColumn('data', 'text', (c) => c.notNull())
           .execute();
+        // One row: the head of the audit hash chain. Appending updates it first, which takes
+        // the write lock on both databases, so concurrent appenders queue instead of forking.
+        await db.schema
+          .createTable('audit_head')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('seq', 'bigint', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .execute();
+        await sql`insert into audit_head (id, seq, hash) values (1, 0, '')`.execute(db);
+
+        await db.schema
+          .createTable('operators')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('disabled_at', 'bigint')
+          .execute();
+
+        await db.schema
+          .createTable('operator_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('operator_id', 'text', (c) => c.notNull().references('operators.id'))
+          .addColumn('key_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('hint', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('revoked_at', 'bigint')
+          .addColumn('last_used_at', 'bigint')
+          .execute();
+
+        await db.schema
+          .createTable('checklist_items')
+          .addColumn('platform_id', 'text', (c) => c.notNull().references('platforms.id'))
+          .addColumn('item_id', 'text', (c) => c.notNull())
+          .addColumn('checked_at', 'bigint', (c) => c.notNull())
+          .addColumn('checked_by', 'text', (c) => c.notNull())
+          .addColumn('comment', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('checklist_items_pk', ['platform_id', 'item_id'])
+          .execute();
+
+        await db.schema
+          .createTable('checklist_comments')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('platform_id', 'text', (c) => c.notNull().references('platforms.id'))
+          .addColumn('author_kind', 'text', (c) => c.notNull())
+          .addColumn('author_id', 'text', (c) => c.notNull())
+          .addColumn('author_name', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('checklist_comments_platform')
+          .on('checklist_comments')
+          .columns(['platform_id', 'created_at'])
+          .execute();
+
+        await db.schema
+          .createTable('approvals')
+          .addColumn('platform_id', 'text', (c) => c.notNull().references('platforms.id'))
+          .addColumn('operator_id', 'text', (c) => c.notNull())
+          .addColumn('approved_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('approvals_pk', ['platform_id', 'operator_id'])
+          .execute();
+
+        await db.schema
+          .createTable('allowlists')
+          .addColumn('platform_id', 'text', (c) => c.notNull().references('platforms.id'))
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('entries', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('allowlists_pk', ['platform_id', 'environment'])
+          .execute();
+
         await db.schema
           .createIndex('audit_platform_at')
           .on('audit_events')
@@ -161,6 +239,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .on('request_log')
           .columns(['platform_id', 'at'])
           .execute();
+        await db.schema.createIndex('request_log_at').on('request_log').column('at').execute();
       },
     },
   };

@@ -65,6 +65,75 @@ export class PlatformStore {
       .execute();
   }
 
+  /** Disable a module in every environment; returns the environments where it was enabled. */
+  async disableModule(platformId: string, moduleId: string, at: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('platform_modules')
+      .select('environment')
+      .where('platform_id', '=', platformId)
+      .where('module_id', '=', moduleId)
+      .where('disabled_at', 'is', null)
+      .execute();
+    await this.db
+      .updateTable('platform_modules')
+      .set({ disabled_at: at })
+      .where('platform_id', '=', platformId)
+      .where('module_id', '=', moduleId)
+      .where('disabled_at', 'is', null)
+      .execute();
+    return rows.map((row) => row.environment);
+  }
+
+  /** Record the first successful call of a module for a platform in an environment. */
+  async markFirstSuccess(
+    platformId: string,
+    environment: string,
+    moduleId: string,
+    at: number,
+  ): Promise<void> {
+    await this.db
+      .updateTable('platform_modules')
+      .set({ first_success_at: at })
+      .where('platform_id', '=', platformId)
+      .where('environment', '=', environment)
+      .where('module_id', '=', moduleId)
+      .where('first_success_at', 'is', null)
+      .execute();
+  }
+
+  moduleStates(platformId: string, environment: string) {
+    return this.db
+      .selectFrom('platform_modules')
+      .selectAll()
+      .where('platform_id', '=', platformId)
+      .where('environment', '=', environment)
+      .where('disabled_at', 'is', null)
+      .orderBy('module_id')
+      .execute();
+  }
+
+  async setLimits(
+    platformId: string,
+    limits: { access_token_ttl: number | null; rate_limit_per_minute: number | null },
+    at: number,
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable('platforms')
+      .set({ ...limits, updated_at: at })
+      .where('id', '=', platformId)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  findClientFor(platformId: string, environment: string): Promise<ClientTable | undefined> {
+    return this.db
+      .selectFrom('clients')
+      .selectAll()
+      .where('platform_id', '=', platformId)
+      .where('environment', '=', environment)
+      .executeTakeFirst();
+  }
+
   async enabledModules(platformId: string, environment: string): Promise<string[]> {
     const rows = await this.db
       .selectFrom('platform_modules')

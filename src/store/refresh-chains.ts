@@ -20,7 +20,7 @@ export class RefreshChainStore {
   async find(chainId: string): Promise<RefreshChainState | undefined> {
     const row = await this.db
       .selectFrom('refresh_chains')
-      .select(['chain_id', 'next_generation', 'revoked_at'])
+      .select(['chain_id', 'next_generation', 'revoked_at', 'updated_at'])
       .where('chain_id', '=', chainId)
       .executeTakeFirst();
     return (
@@ -28,6 +28,7 @@ export class RefreshChainStore {
         chainId: row.chain_id,
         nextGeneration: row.next_generation,
         revokedAt: row.revoked_at,
+        updatedAt: row.updated_at,
       }
     );
   }

@@ -12,6 +12,10 @@ export interface PlatformTable {
   updated_at: number;
   /** Refresh tokens of chains started before this time are dead (suspension and the like). */
   sessions_revoked_at: number | null;
+  /** Access-token lifetime for this platform, in seconds; null uses the configured default. */
+  access_token_ttl: number | null;
+  /** Gateway calls per minute per module and environment; null uses the configured default. */
+  rate_limit_per_minute: number | null;
 }
 
 export interface ModuleTable {
@@ -33,6 +37,8 @@ export interface PlatformModuleTable {
   module_id: string;
   enabled_at: number;
   disabled_at: number | null;
+  /** First time the module answered a successful call for this platform here. */
+  first_success_at: number | null;
 }
 
 export interface ClientTable {
@@ -101,6 +107,11 @@ export interface SigningKeyTable {
 
 export interface AuditEventTable {
   id: Generated<number>;
+  /** Position in the hash chain, from 1 without gaps. */
+  seq: number;
+  prev_hash: string;
+  /** SHA-256 of `prev_hash` and this row's fields; see services/audit-chain.ts. */
+  hash: string;
   at: number;
   actor_kind: string;
   actor_id: string;
@@ -129,6 +140,61 @@ export interface RequestLogTable {
   error_code: string | null;
 }
 
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
+export interface OperatorTable {
+  id: string;
+  name: string;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+export interface OperatorKeyTable {
+  id: string;
+  operator_id: string;
+  key_hash: string;
+  hint: string;
+  created_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface ChecklistItemTable {
+  platform_id: string;
+  item_id: string;
+  checked_at: number;
+  checked_by: string;
+  comment: string;
+}
+
+export interface ChecklistCommentTable {
+  id: string;
+  platform_id: string;
+  author_kind: 'operator' | 'user';
+  author_id: string;
+  author_name: string;
+  body: string;
+  created_at: number;
+}
+
+export interface ApprovalTable {
+  platform_id: string;
+  operator_id: string;
+  approved_at: number;
+}
+
+export interface AllowlistTable {
+  platform_id: string;
+  environment: string;
+  /** JSON array of addresses and CIDR ranges. */
+  entries: string;
+  updated_at: number;
+}
+
 export interface Database {
   platforms: PlatformTable;
   modules: ModuleTable;
@@ -139,5 +205,12 @@ export interface Database {
   refresh_chains: RefreshChainTable;
   signing_keys: SigningKeyTable;
   audit_events: AuditEventTable;
+  audit_head: AuditHeadTable;
   request_log: RequestLogTable;
+  operators: OperatorTable;
+  operator_keys: OperatorKeyTable;
+  checklist_items: ChecklistItemTable;
+  checklist_comments: ChecklistCommentTable;
+  approvals: ApprovalTable;
+  allowlists: AllowlistTable;
 }

@@ -31,6 +31,24 @@ export class SecretStore {
       .execute();
   }
 
+  find(id: string): Promise<SecretRow | undefined> {
+    return this.db.selectFrom('secrets').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async setExpiry(id: string, at: number): Promise<void> {
+    await this.db.updateTable('secrets').set({ expires_at: at }).where('id', '=', id).execute();
+  }
+
+  async revokeModule(platformId: string, moduleId: string, at: number): Promise<void> {
+    await this.db
+      .updateTable('secrets')
+      .set({ revoked_at: at })
+      .where('platform_id', '=', platformId)
+      .where('module_id', '=', moduleId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+
   async revoke(id: string, at: number): Promise<boolean> {
     const result = await this.db
       .updateTable('secrets')

@@ -28,4 +28,33 @@ export class UserStore {
       .orderBy('email')
       .execute();
   }
+
+  /** Set a user's status; disabling also ends every session the user had. */
+  async setStatus(id: string, status: UserRow['status'], at: number): Promise<boolean> {
+    const changes =
+      status === 'disabled'
+        ? { status, updated_at: at, sessions_revoked_at: at }
+        : { status, updated_at: at };
+    const result = await this.db
+      .updateTable('users')
+      .set(changes)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Replace a user's password hash and end every session the user had. */
+  async setPassword(id: string, passwordHash: string, at: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('users')
+      .set({
+        password_hash: passwordHash,
+        password_changed_at: at,
+        sessions_revoked_at: at,
+        updated_at: at,
+      })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
 }

@@ -23,6 +23,42 @@ export function parseForm(body: string): RawParams {
   return params;
 }
 
+/** JSON strings and the structural characters that change nesting or end a member name. */
+const JSON_TOKEN = /"(?:[^"\\]|\\.)*"|[{}[\]:]/g;
+
+/** Return the member names that occur more than once in the top-level object of valid JSON. */
+function repeatedTopLevelNames(text: string): Set<string> {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  let depth = 0;
+  let previousString: string | undefined;
+  for (const [token] of text.matchAll(JSON_TOKEN)) {
+    if (token === '{' || token === '[') depth += 1;
+    else if (token === '}' || token === ']') depth -= 1;
+    else if (token === ':' && depth === 1 && previousString !== undefined) {
+      // Decode the name, so that "client\u005fsecret" and "client_secret" count as one.
+      const name = JSON.parse(previousString) as string;
+      if (seen.has(name)) repeated.add(name);
+      seen.add(name);
+    }
+    previousString = token.startsWith('"') ? token : undefined;
+  }
+  return repeated;
+}
+
+/**
+ * Parse an `application/json` body, marking repeated top-level names as `parseForm` does,
+ * because JSON.parse keeps the last of them silently and the two body types would disagree.
+ */
+export function parseJson(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const params: Record<string, unknown> = Object.create(null);
+  for (const [name, member] of Object.entries(value)) params[name] = member;
+  for (const name of repeatedTopLevelNames(text)) params[name] = REPEATED;
+  return params;
+}
+
 /** Check a parsed body and return its parameters as strings, or throw `invalid_request`. */
 export function readParams(body: unknown): Record<string, string> {
   if (body === undefined || body === null) return {};

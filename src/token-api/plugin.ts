@@ -13,7 +13,7 @@ import { clientCredentialsGrant } from './grants/client-credentials.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import type { Grant } from './grants/types.js';
 import { passwordGrant, userCredentialsGrant } from './grants/user-credentials.js';
-import { parseForm, readClientCredentials, readParams, required } from './params.js';
+import { parseForm, parseJson, readClientCredentials, readParams, required } from './params.js';
 
 const GRANTS: Grant[] = [
   clientCredentialsGrant,
@@ -123,6 +123,17 @@ function metadata(options: TokenApiOptions) {
 export async function tokenApi(app: FastifyInstance, options: TokenApiOptions): Promise<void> {
   await app.register(async (scope) => {
     await scope.register(formbody, { parser: parseForm, bodyLimit: BODY_LIMIT });
+    scope.addContentTypeParser(
+      'application/json',
+      { parseAs: 'string', bodyLimit: BODY_LIMIT },
+      (_request, body, done) => {
+        try {
+          done(null, parseJson(body as string));
+        } catch (error) {
+          done(error as Error, undefined);
+        }
+      },
+    );
     scope.setErrorHandler(handleTokenApiError);
     scope.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'not_found' }));
 

@@ -20,7 +20,12 @@ export interface TestGatepass {
   /** Every log line written so far. */
   logs: string[];
   board(name?: string, modules?: string[]): Promise<BoardingResult>;
-  addUser(platformId: string, email: string, password: string, role?: string): Promise<{ id: string }>;
+  addUser(
+    platformId: string,
+    email: string,
+    password: string,
+    role?: string,
+  ): Promise<{ id: string }>;
   /** Stop the process's listeners, keeping the data folder. */
   stop(): Promise<void>;
   /** Stop and delete the data folder. */
@@ -71,7 +76,8 @@ export async function startTestGatepass(options: StartOptions = {}): Promise<Tes
     admin: addresses.admin ?? '',
     dataDir,
     logs,
-    board: (name = 'Acme Retail', modules = ['demo']) => running.context.platforms.board(name, modules, OPERATOR),
+    board: (name = 'Acme Retail', modules = ['demo']) =>
+      running.context.platforms.board(name, modules, OPERATOR),
     addUser: (platformId, email, password, role = 'developer') =>
       running.context.users.add({ platformId, email, password, role }, OPERATOR),
     stop,
@@ -93,7 +99,11 @@ export async function postForm(
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: new URLSearchParams(form).toString(),
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 export function basic(id: string, secret: string): string {

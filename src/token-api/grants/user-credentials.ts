@@ -4,13 +4,15 @@ import type { Grant, GrantRequest } from './types.js';
 
 async function signIn(request: GrantRequest, email: string, grantType: string) {
   const { environment, params, credentials, address, tokens } = request;
+  let clientId: string | undefined;
   if (credentials) {
     // A client that authenticates as well must be valid, even though the user grant does not need it.
-    await tokens.authenticateClient(environment, credentials, grantType, {
+    const client = await tokens.authenticateClient(environment, credentials, grantType, {
       kind: 'client',
       id: credentials.clientId,
       address,
     });
+    clientId = client.context.clientId;
   }
   return tokens.userCredentials(
     environment,
@@ -19,6 +21,7 @@ async function signIn(request: GrantRequest, email: string, grantType: string) {
     params.scope,
     address,
     grantType,
+    clientId,
   );
 }
 
