@@ -22,6 +22,7 @@ import { OperatorService } from '../services/operators.js';
 import { PasswordHasher } from '../services/passwords.js';
 import { PlatformService } from '../services/platforms.js';
 import { RequestLogWriter } from '../services/request-log.js';
+import { SignInGuard } from '../services/sign-in-guard.js';
 import { SigningKeyService } from '../services/signing-keys.js';
 import { TokenService } from '../services/tokens.js';
 import { UsageRecorder } from '../services/usage.js';
@@ -100,7 +101,13 @@ export async function createContext(
         algorithm: config.tokens.algorithm,
         store: store.signingKeys,
         sealKey: keys.signingKeySeal,
-        maxTokenLifetime: Math.max(config.tokens.accessTokenTtl, config.gateway.assertionTtl),
+        // A platform may have its own token lifetime of up to one day, so retired keys stay
+        // published that long.
+        maxTokenLifetime: Math.max(
+          86_400,
+          config.tokens.accessTokenTtl,
+          config.gateway.assertionTtl,
+        ),
       });
       await keyrings[environment].load();
     }
@@ -160,6 +167,10 @@ export async function createContext(
       refreshKeys: keys.refreshToken,
       refreshTtlSeconds: config.tokens.refreshTokenTtl,
       refreshForClientCredentials: config.tokens.refreshForClientCredentials,
+      signInGuard: new SignInGuard({
+        threshold: config.rateLimits.signInFailuresBeforeLockout,
+        baseSeconds: config.rateLimits.signInLockoutSeconds,
+      }),
     }),
     gateway: new GatewayService(clients, accessTokens, directory, keyrings, {
       issuer: urls.issuer,

@@ -58,6 +58,10 @@ async function environmentListener(
     tokens: context.tokens,
     keyring: context.keyrings[environment],
     moduleIds: () => context.modules.ids(),
+    rateLimits: {
+      perClientPerMinute: config.rateLimits.tokenPerClientPerMinute,
+      perAddressPerMinute: config.rateLimits.tokenPerAddressPerMinute,
+    },
   });
   await gatewayApi(app, {
     environment,

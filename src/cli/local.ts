@@ -16,5 +16,3 @@ export async function withContext<T>(
     await context.close();
   }
 }
-
-export const CLI_ACTOR = { kind: 'operator' as const, id: `cli:${process.env.USER ?? 'local'}` };

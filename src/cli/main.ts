@@ -3,9 +3,8 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { ApiError } from '../domain/errors.js';
-import { registerPlatformCommands } from './platforms.js';
+import { registerOperationCommands } from './operations.js';
 import { registerStartCommand } from './start.js';
-import { registerUserCommands } from './users.js';
 
 const program = new Command('gatepass')
   .description('Access layer for API modules: credentials, a JWT token API and a gateway')
@@ -13,11 +12,18 @@ const program = new Command('gatepass')
     '--config <file>',
     'JSON configuration file (default: $GATEPASS_CONFIG, else built-in defaults)',
   )
+  .option(
+    '--url <url>',
+    'run the command against this admin API, such as http://127.0.0.1:8080, with the operator key in GATEPASS_OPERATOR_KEY',
+  )
+  .option(
+    '--operator <name>',
+    'who the audit log names for commands run on the local database (default: local:$USER)',
+  )
   .showHelpAfterError();
 
 registerStartCommand(program);
-registerPlatformCommands(program);
-registerUserCommands(program);
+registerOperationCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -10,6 +10,7 @@ export type OAuthErrorCode =
   | 'invalid_scope'
   | 'unsupported_token_type'
   | 'temporarily_unavailable'
+  | 'rate_limited'
   | 'server_error';
 
 const OAUTH_STATUS: Record<OAuthErrorCode, number> = {
@@ -21,6 +22,7 @@ const OAUTH_STATUS: Record<OAuthErrorCode, number> = {
   invalid_scope: 400,
   unsupported_token_type: 400,
   temporarily_unavailable: 503,
+  rate_limited: 429,
   server_error: 500,
 };
 
@@ -31,6 +33,8 @@ const OAUTH_STATUS: Record<OAuthErrorCode, number> = {
  */
 export class OAuthError extends Error {
   readonly status: number;
+  /** Seconds the client should wait before retrying, sent as `Retry-After`. */
+  retryAfterSeconds?: number;
 
   constructor(
     readonly error: OAuthErrorCode,

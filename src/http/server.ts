@@ -6,6 +6,7 @@
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
@@ -36,6 +37,16 @@ export function createServer(options: ServerOptions): FastifyInstance {
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // A malformed URL fails before any hook runs; answer it in the same shape as other errors.
+    frameworkErrors: (error, _request, reply) => {
+      const id = newRequestId();
+      const body = {
+        code: 'invalid_request',
+        message: `The request is malformed: ${error.message}`,
+        request_id: id,
+      };
+      (reply as unknown as FastifyReply).header('x-request-id', id).status(400).send(body);
+    },
   };
   const app = Fastify(serverOptions) as unknown as FastifyInstance;
 
@@ -50,15 +61,26 @@ export function createServer(options: ServerOptions): FastifyInstance {
   // A server error's message may name files or queries, so the client gets a generic one.
   app.setErrorHandler<FastifyError>((error, request, reply) => {
     const status = error.statusCode ?? 500;
-    if (status < 500) return reply.send(error);
+    if (status < 500) {
+      return reply
+        .status(status)
+        .send({ code: 'invalid_request', message: error.message, request_id: request.id });
+    }
     request.log.error({ err: error }, 'route failed with an unexpected error');
     return reply.status(status).send({
-      statusCode: status,
-      error: 'Internal Server Error',
+      code: 'internal_error',
       message: 'The server failed to process the request; retry later.',
       request_id: request.id,
     });
   });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({
+      code: 'not_found',
+      message: `No route is ${request.method} ${pathOf(request.url)} on the ${options.name} listener.`,
+      request_id: request.id,
+    }),
+  );
 
   app.addHook('onResponse', async (request, reply) => {
     const status = reply.statusCode;

@@ -24,6 +24,7 @@ import type { ClientAuthenticator } from './client-auth.js';
 import type { ClientContext, Directory } from './directory.js';
 import type { EventBus } from './events.js';
 import { type PasswordHasher, PasswordHasherBusy } from './passwords.js';
+import type { SignInGuard } from './sign-in-guard.js';
 
 export interface TokenResponse {
   access_token: string;
@@ -49,6 +50,7 @@ export interface TokenServiceOptions {
   refreshKeys: Record<Environment, Buffer>;
   refreshTtlSeconds: number;
   refreshForClientCredentials: boolean;
+  signInGuard: SignInGuard;
   now?: () => number;
 }
 
@@ -97,7 +99,10 @@ export class TokenService {
       credentials.clientId,
       credentials.clientSecret,
     );
-    if (result.ok) return result;
+    if (result.ok) {
+      this.checkAddress(environment, grantType, actor, result.context);
+      return result;
+    }
     const detail =
       result.reason === 'wrong_environment'
         ? `client credential of the ${result.belongsTo} environment presented to ${environment}`
@@ -117,6 +122,26 @@ export class TokenService {
     );
   }
 
+  /** Refuse a platform's request from an address outside its allowlist for this environment. */
+  private checkAddress(
+    environment: Environment,
+    grantType: string,
+    actor: Actor,
+    context: ClientContext,
+  ): void {
+    const address = actor.address ?? '';
+    if (!context.allows || context.allows(address)) return;
+    const error = new OAuthError(
+      'unauthorized_client',
+      `Requests from ${address} are not allowed for this platform in ${environment}; ask the API provider to add the address to its allowlist.`,
+      'address_not_allowed',
+    );
+    this.refuse(environment, grantType, actor, error, {
+      clientId: context.clientId,
+      platformId: context.platform.id,
+    });
+  }
+
   private async issue(
     environment: Environment,
     context: ClientContext,
@@ -134,6 +159,7 @@ export class TokenService {
       clientId: context.clientId,
       scope,
       ...(user ? { user } : {}),
+      ...(context.limits.accessTokenTtl ? { ttlSeconds: context.limits.accessTokenTtl } : {}),
     };
     const access = await this.options.accessTokens.issue(environment, issueRequest);
     const response: TokenResponse = {
@@ -251,6 +277,17 @@ export class TokenService {
         },
       );
 
+    const lock = this.options.signInGuard.check(normalized, address);
+    if (!lock.allowed) {
+      const error = new OAuthError(
+        'rate_limited',
+        `Too many failed sign-ins for this email from this address; retry in ${lock.retryAfterSeconds} s.`,
+        'locked_out',
+      );
+      error.retryAfterSeconds = lock.retryAfterSeconds;
+      return this.refuse(environment, grantType, actor, error, { email: normalized });
+    }
+
     const user = await this.options.store.users.findByEmail(normalized);
     let valid: boolean;
     try {
@@ -266,9 +303,11 @@ export class TokenService {
         );
       throw error;
     }
-    if (!user) return refuse('unknown_email');
-    if (!valid) return refuse('wrong_password');
-    if (user.status !== 'active') return refuse('user_disabled');
+    if (!user || !valid || user.status !== 'active') {
+      this.options.signInGuard.recordFailure(normalized, address);
+      return refuse(!user ? 'unknown_email' : !valid ? 'wrong_password' : 'user_disabled');
+    }
+    this.options.signInGuard.recordSuccess(normalized, address);
 
     const platform = await this.options.store.platforms.find(user.platform_id);
     if (!platform || platform.status === 'suspended') return refuse('platform_suspended');
@@ -285,6 +324,7 @@ export class TokenService {
     );
     const context = client ? await this.options.directory.client(client.client_id) : null;
     if (!context) return refuse('platform_not_boarded_in_environment');
+    this.checkAddress(environment, grantType, actor, context);
     // The token names the user's platform client, so a client of another platform must not get it.
     if (authenticatedClientId !== undefined && authenticatedClientId !== context.clientId) {
       const error = new OAuthError(
@@ -386,6 +426,7 @@ export class TokenService {
       actor = { kind: 'client', id: credentials.clientId, address };
     }
     const { payload, context, user } = await this.checkRefreshToken(environment, token, actor);
+    this.checkAddress(environment, 'refresh_token', actor, context);
     const refuse = (detail: string): never =>
       this.refuse(
         environment,

@@ -62,7 +62,9 @@ export function handleTokenApiError(
     // RFC 9110 requires a challenge on every 401; RFC 6749 names Basic for client authentication.
     reply.header('www-authenticate', 'Basic realm="gatepass", charset="UTF-8"');
   }
-  if (oauth.status === 503) reply.header('retry-after', '1');
+  if (oauth.retryAfterSeconds !== undefined)
+    reply.header('retry-after', String(oauth.retryAfterSeconds));
+  else if (oauth.status === 503) reply.header('retry-after', '1');
   return reply
     .status(oauth.status)
     .type('application/json')

@@ -3,6 +3,7 @@
  * introspection (RFC 7662), the JWKS and RFC 8414 metadata.
  */
 import formbody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Environment } from '../domain/environment.js';
 import { OAuthError } from '../domain/errors.js';
@@ -33,6 +34,47 @@ export interface TokenApiOptions {
   tokens: TokenService;
   keyring: Keyring;
   moduleIds: () => string[];
+  rateLimits: { perClientPerMinute: number; perAddressPerMinute: number };
+}
+
+type Limiter = (
+  request: FastifyRequest,
+) => Promise<{ isExceeded?: boolean; ttlInSeconds?: number }>;
+
+interface Limiters {
+  byAddress: Limiter;
+  byClient: Limiter;
+}
+
+/** Client id of each request, for the per-client limiter's key. */
+const clientIds = new WeakMap<FastifyRequest, string>();
+
+async function enforce(limiter: Limiter, request: FastifyRequest, what: string): Promise<void> {
+  const limit = await limiter(request);
+  if (!limit.isExceeded) return;
+  const error = new OAuthError(
+    'rate_limited',
+    `Too many token requests ${what}; retry in ${limit.ttlInSeconds ?? 60} s.`,
+    `rate_limited ${what}`,
+  );
+  error.retryAfterSeconds = limit.ttlInSeconds ?? 60;
+  throw error;
+}
+
+/**
+ * Apply the token API's limits: per client address, and per client id from that address. The
+ * client limit is keyed on the address too, so that a stranger sending a client's id with
+ * wrong secrets exhausts only their own budget, not the client's.
+ */
+async function limitRequest(
+  limiters: Limiters,
+  request: FastifyRequest,
+  clientId: string | undefined,
+): Promise<void> {
+  await enforce(limiters.byAddress, request, 'from this address');
+  if (clientId === undefined) return;
+  clientIds.set(request, clientId);
+  await enforce(limiters.byClient, request, 'for this client from this address');
 }
 
 /** Credentials belong in the body or the Authorization header, never in the URL (RFC 6749 section 2.3.1). */
@@ -49,8 +91,14 @@ function checkedParams(request: FastifyRequest) {
   return { params, credentials, basic };
 }
 
-async function token(options: TokenApiOptions, request: FastifyRequest, reply: FastifyReply) {
+async function token(
+  options: TokenApiOptions,
+  limiters: Limiters,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
   const { params, credentials } = checkedParams(request);
+  await limitRequest(limiters, request, credentials?.clientId);
   const grantType = required(params, 'grant_type');
   const grant = GRANT_BY_TYPE.get(grantType);
   if (!grant) {
@@ -69,8 +117,14 @@ async function token(options: TokenApiOptions, request: FastifyRequest, reply: F
   return noStore(reply).send(response);
 }
 
-async function revoke(options: TokenApiOptions, request: FastifyRequest, reply: FastifyReply) {
+async function revoke(
+  options: TokenApiOptions,
+  limiters: Limiters,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
   const { params, credentials } = checkedParams(request);
+  await limitRequest(limiters, request, credentials?.clientId);
   await options.tokens.revoke(
     options.environment,
     required(params, 'token'),
@@ -80,8 +134,14 @@ async function revoke(options: TokenApiOptions, request: FastifyRequest, reply: 
   return noStore(reply).status(200).send({});
 }
 
-async function introspect(options: TokenApiOptions, request: FastifyRequest, reply: FastifyReply) {
+async function introspect(
+  options: TokenApiOptions,
+  limiters: Limiters,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
   const { params, credentials } = checkedParams(request);
+  await limitRequest(limiters, request, credentials?.clientId);
   if (!credentials) {
     throw new OAuthError(
       'invalid_client',
@@ -135,15 +195,31 @@ export async function tokenApi(app: FastifyInstance, options: TokenApiOptions): 
       },
     );
     scope.setErrorHandler(handleTokenApiError);
-    scope.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'not_found' }));
+    await scope.register(rateLimit, { global: false });
+    const window = { timeWindow: 60_000 };
+    const limiters: Limiters = {
+      byAddress: scope.createRateLimit({
+        ...window,
+        max: options.rateLimits.perAddressPerMinute,
+        keyGenerator: (request) => `token|${options.environment}|address|${request.ip}`,
+      }) as Limiter,
+      byClient: scope.createRateLimit({
+        ...window,
+        max: options.rateLimits.perClientPerMinute,
+        keyGenerator: (request) =>
+          `token|${options.environment}|client|${clientIds.get(request)}|${request.ip}`,
+      }) as Limiter,
+    };
 
     const routeOptions = { bodyLimit: BODY_LIMIT };
-    scope.post('/v1/auth/token', routeOptions, (request, reply) => token(options, request, reply));
+    scope.post('/v1/auth/token', routeOptions, (request, reply) =>
+      token(options, limiters, request, reply),
+    );
     scope.post('/v1/auth/revoke', routeOptions, (request, reply) =>
-      revoke(options, request, reply),
+      revoke(options, limiters, request, reply),
     );
     scope.post('/v1/auth/introspect', routeOptions, (request, reply) =>
-      introspect(options, request, reply),
+      introspect(options, limiters, request, reply),
     );
   });
 
