@@ -17,7 +17,7 @@ import { GatewayService } from '../services/gateway.js';
 import { GoLiveService } from '../services/go-live.js';
 import { Keyring } from '../services/keyring.js';
 import { deriveKeys, loadMasterKey } from '../services/master-key.js';
-import { type ModuleRegistry, modulesFromConfig } from '../services/modules.js';
+import { ModuleRegistry, ModuleService, saveConfiguredModules } from '../services/modules.js';
 import { OperatorService } from '../services/operators.js';
 import { PasswordHasher } from '../services/passwords.js';
 import { PlatformService } from '../services/platforms.js';
@@ -42,6 +42,7 @@ export interface Context {
   databaseLocation: string;
   events: EventBus;
   modules: ModuleRegistry;
+  moduleAdmin: ModuleService;
   keyrings: Record<Environment, Keyring>;
   urls: EnvironmentUrls;
   platforms: PlatformService;
@@ -89,7 +90,7 @@ export async function createContext(
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   const store = new Store(database.db);
   const events = new EventBus(log);
-  const modules = modulesFromConfig(config.modules, options.demoUrl);
+  const modules = new ModuleRegistry(new Set(config.modules.map((m) => m.id)), options.demoUrl);
 
   // Loading the keyrings opens every stored signing key, so a wrong master key fails here,
   // before the module rows are written.
@@ -111,7 +112,8 @@ export async function createContext(
       });
       await keyrings[environment].load();
     }
-    await modules.save(store, Date.now());
+    await saveConfiguredModules(store, config.modules, Date.now());
+    await modules.load(store);
   } catch (error) {
     await store.db.destroy();
     throw error;
@@ -137,6 +139,7 @@ export async function createContext(
     retentionDays: config.requestLog.retentionDays,
   });
   for (const worker of [usage, audit, requestLog]) worker.start();
+  modules.startReloading(store, log);
 
   const platforms = new PlatformService(store, modules, events, keys.secretHash);
 
@@ -147,6 +150,7 @@ export async function createContext(
     databaseLocation: database.location,
     events,
     modules,
+    moduleAdmin: new ModuleService(store, modules, events),
     keyrings,
     urls,
     platforms,
@@ -178,6 +182,7 @@ export async function createContext(
     }),
     requestLog,
     async close() {
+      modules.stop();
       await Promise.all([usage.stop(), audit.stop(), requestLog.stop()]);
       await store.db.destroy();
     },

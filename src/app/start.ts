@@ -65,7 +65,7 @@ async function environmentListener(
   });
   await gatewayApi(app, {
     environment,
-    modules: context.modules.all(),
+    modules: context.modules,
     gateway: context.gateway,
     requestLog: context.requestLog,
     headers: config.gateway.headers,

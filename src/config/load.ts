@@ -1,6 +1,7 @@
 /** Load configuration from a JSON file and environment variables, and validate it once. */
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
+import { isReservedPrefix } from '../domain/identifiers.js';
 import { type Config, configSchema } from './schema.js';
 
 export class ConfigError extends Error {
@@ -106,11 +107,7 @@ function checkModules(config: Config, problems: string[]): void {
     if (prefixes.has(module.prefix)) {
       problems.push(`modules.${index}.prefix: "${module.prefix}" is used by another module`);
     }
-    if (
-      module.prefix === '/v1' ||
-      module.prefix.startsWith('/v1/') ||
-      module.prefix.startsWith('/.well-known')
-    ) {
+    if (isReservedPrefix(module.prefix)) {
       problems.push(`modules.${index}.prefix: "${module.prefix}" is reserved for the token API`);
     }
     ids.add(module.id);

@@ -30,7 +30,7 @@ const environmentSettings = z.strictObject({
 
 const upstreamUrl = z.union([url, z.literal('builtin:demo')]);
 
-const moduleSettings = z.strictObject({
+export const moduleSettings = z.strictObject({
   /** Lower-case slug; also the scope name of the module. */
   id: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a lower-case slug such as "payouts"'),
   name: z.string().min(1).max(100),

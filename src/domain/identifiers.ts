@@ -28,3 +28,10 @@ const SLUG_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
 export function isSlug(value: string): boolean {
   return SLUG_PATTERN.test(value);
 }
+
+/** Whether a module route prefix would shadow a route of the token API. */
+export function isReservedPrefix(prefix: string): boolean {
+  return ['/v1', '/.well-known'].some(
+    (reserved) => prefix === reserved || prefix.startsWith(`${reserved}/`),
+  );
+}

@@ -10,7 +10,7 @@ import type { Environment } from '../domain/environment.js';
 import { ApiError } from '../domain/errors.js';
 import { pathOf } from '../http/server.js';
 import type { CallPrincipal, GatewayService } from '../services/gateway.js';
-import type { Module } from '../services/modules.js';
+import type { Module, ModuleRegistry } from '../services/modules.js';
 import type { RequestLogWriter } from '../services/request-log.js';
 import {
   type HeaderNames,
@@ -22,7 +22,7 @@ import { downstreamHeaders, Forwarder, hasDotSegments, upstreamHeaders } from '.
 
 export interface GatewayOptions {
   environment: Environment;
-  modules: Module[];
+  modules: ModuleRegistry;
   gateway: GatewayService;
   requestLog: RequestLogWriter;
   headers: HeaderNames;
@@ -104,14 +104,6 @@ async function handle(
 
   let principal: CallPrincipal;
   try {
-    // The router also matches a percent-encoded prefix such as "/d%65mo", and cutting such a URL
-    // at the prefix's length would forward a path outside the upstream's base path.
-    if (!request.url.startsWith(module.prefix) || !/^(\/|\?|$)/.test(rest)) {
-      throw new ApiError(
-        'invalid_request',
-        `Write the module prefix ${module.prefix} without percent-encoding.`,
-      );
-    }
     if (hasDotSegments(pathOf(path)))
       throw new ApiError('invalid_request', 'The path must not contain "." or ".." segments.');
     rejectRepeatedHeaders(request.raw.rawHeaders, options.headers);
@@ -182,6 +174,33 @@ async function handle(
   }
 }
 
+function decodedPath(url: string): string | undefined {
+  try {
+    return decodeURIComponent(pathOf(url));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The error for a URL that names no module: 400 for a percent-encoded prefix, else 404. */
+function unmatched(modules: ModuleRegistry, request: FastifyRequest): ApiError {
+  const decoded = decodedPath(request.url);
+  const module = decoded === undefined ? undefined : modules.match(decoded);
+  if (module) {
+    return new ApiError(
+      'invalid_request',
+      `Write the module prefix ${module.prefix} without percent-encoding.`,
+    );
+  }
+  return new ApiError(
+    'not_found',
+    `No module is served at ${pathOf(request.url)}. Module prefixes: ${modules
+      .all()
+      .map((m) => m.prefix)
+      .join(', ')}.`,
+  );
+}
+
 function logCall(options: GatewayOptions, request: FastifyRequest, reply: FastifyReply): void {
   const record = calls.get(request);
   const platformId = record?.principal?.platformId ?? record?.platformId;
@@ -240,11 +259,11 @@ export async function gatewayApi(app: FastifyInstance, settings: GatewayOptions)
       );
     });
 
-    for (const module of options.modules) {
-      const handler = (request: FastifyRequest, reply: FastifyReply) =>
-        handle(options, forwarder, limiter, module, request, reply);
-      scope.all(module.prefix, handler);
-      scope.all(`${module.prefix}/*`, handler);
-    }
+    // One route for every module, so modules created or retired while running are served at once.
+    scope.all('/*', (request, reply) => {
+      const module = options.modules.match(request.url);
+      if (module) return handle(options, forwarder, limiter, module, request, reply);
+      return sendError(request, reply, unmatched(options.modules, request));
+    });
   });
 }

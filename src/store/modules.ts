@@ -25,4 +25,26 @@ export class ModuleStore {
       .orderBy('id')
       .execute();
   }
+
+  listAll(): Promise<ModuleRow[]> {
+    return this.db.selectFrom('modules').selectAll().orderBy('id').execute();
+  }
+
+  find(id: string): Promise<ModuleRow | undefined> {
+    return this.db.selectFrom('modules').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async insert(module: ModuleRow): Promise<void> {
+    await this.db.insertInto('modules').values(module).execute();
+  }
+
+  async retire(id: string, at: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('modules')
+      .set({ retired_at: at, updated_at: at })
+      .where('id', '=', id)
+      .where('retired_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
 }

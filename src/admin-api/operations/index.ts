@@ -2,11 +2,13 @@
 import { credentialOperations } from './credentials.js';
 import { goLiveOperations } from './go-live.js';
 import { logOperations } from './logs.js';
+import { moduleOperations } from './modules.js';
 import { platformOperations } from './platforms.js';
 import type { Operation } from './types.js';
 
 export const OPERATIONS: Operation[] = [
   ...platformOperations,
+  ...moduleOperations,
   ...credentialOperations,
   ...goLiveOperations,
   ...logOperations,
