@@ -8,10 +8,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import SQLite from 'better-sqlite3';
 import type { BoardingResult } from '../src/services/platforms.js';
+import { dumpDatabase } from './helpers/database.js';
 import {
   basic,
+  dropTestDatabase,
   gatewayHeaders,
   postForm,
   startTestGatepass,
@@ -19,21 +20,14 @@ import {
 } from './helpers/gatepass.js';
 
 /** Read every row of every table in a fixed order, so two snapshots are equal only if nothing changed. */
-function snapshotDatabase(dataDir: string): Record<string, unknown[]> {
-  const db = new SQLite(join(dataDir, 'gatepass.db'), { readonly: true });
-  try {
-    const tables = db
-      .prepare("select name from sqlite_master where type = 'table' order by name")
-      .all() as Array<{ name: string }>;
-    const snapshot: Record<string, unknown[]> = {};
-    for (const { name } of tables) {
-      const rows = db.prepare(`select * from "${name}"`).all() as Array<Record<string, unknown>>;
-      snapshot[name] = rows.map((row) => JSON.stringify(row)).sort();
-    }
-    return snapshot;
-  } finally {
-    db.close();
-  }
+async function snapshotDatabase(dataDir: string): Promise<Record<string, unknown[]>> {
+  const dump = await dumpDatabase(dataDir);
+  return Object.fromEntries(
+    Object.entries(dump).map(([table, rows]) => [
+      table,
+      rows.map((row: unknown) => JSON.stringify(row)).sort(),
+    ]),
+  );
 }
 
 async function fetchKids(baseUrl: string): Promise<string[]> {
@@ -86,6 +80,7 @@ describe('restart on the same data folder', () => {
   after(async () => {
     await gp?.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    await dropTestDatabase(dataDir);
   });
 
   test('JWKS keeps the same kid', async () => {
@@ -152,7 +147,7 @@ describe('restart on the same data folder', () => {
     before(async () => {
       await gp?.stop();
       gp = undefined;
-      snapshotBefore = snapshotDatabase(dataDir);
+      snapshotBefore = await snapshotDatabase(dataDir);
       keyFileBefore = readFileSync(join(dataDir, 'master.key'), 'utf8');
       try {
         gp = await startTestGatepass({
@@ -169,8 +164,8 @@ describe('restart on the same data folder', () => {
       assert.match(failure.message, /master key/i);
     });
 
-    test('database is unchanged', () => {
-      assert.deepEqual(snapshotDatabase(dataDir), snapshotBefore);
+    test('database is unchanged', async () => {
+      assert.deepEqual(await snapshotDatabase(dataDir), snapshotBefore);
     });
 
     test('master.key file is unchanged', () => {

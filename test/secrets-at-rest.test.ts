@@ -13,6 +13,7 @@ import { generateSecret } from '../src/domain/secrets.js';
 import { createServer } from '../src/http/server.js';
 import { createLogger } from '../src/observability/logger.js';
 import type { BoardingResult } from '../src/services/platforms.js';
+import { readDatabase } from './helpers/database.js';
 import {
   basic,
   gatewayHeaders,
@@ -20,7 +21,7 @@ import {
   startTestGatepass,
   type TestGatepass,
 } from './helpers/gatepass.js';
-import { findSecrets, readDatabaseFiles } from './helpers/secret-scan.js';
+import { findSecrets } from './helpers/secret-scan.js';
 
 /** Return the secret with its last character changed, so that its checksum no longer matches. */
 function mistyped(secret: string): string {
@@ -244,8 +245,8 @@ describe('secrets at rest', () => {
       assert.deepEqual(findSecrets(gp.logs.join('\n'), secrets), []);
     });
 
-    test('database contains no secret', () => {
-      assert.deepEqual(findSecrets(readDatabaseFiles(gp.dataDir), secrets), []);
+    test('database contains no secret', async () => {
+      assert.deepEqual(findSecrets(await readDatabase(gp.dataDir), secrets), []);
     });
 
     test('scan finds secret logged on purpose', () => {
@@ -257,9 +258,9 @@ describe('secrets at rest', () => {
       ]);
     });
 
-    test('scan finds stored client id', () => {
+    test('scan finds stored client id', async () => {
       // The client id is not secret and is stored in clear, so the database scan must see it.
-      assert.deepEqual(findSecrets(readDatabaseFiles(gp.dataDir), { id: platform.client_id }), [
+      assert.deepEqual(findSecrets(await readDatabase(gp.dataDir), { id: platform.client_id }), [
         'id',
       ]);
     });

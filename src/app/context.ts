@@ -87,7 +87,11 @@ export async function createContext(
   options: { demoUrl?: string } = {},
 ): Promise<Context> {
   const keys = deriveKeys(loadMasterKey(config));
-  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const database = await openDatabase({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    poolSize: config.databasePoolSize,
+  });
   const store = new Store(database.db);
   const events = new EventBus(log);
   const modules = new ModuleRegistry(new Set(config.modules.map((m) => m.id)), options.demoUrl);

@@ -17,6 +17,7 @@ type Json = Record<string, unknown>;
 export const ENVIRONMENT_VARIABLES: Record<string, { path: string; type: 'string' | 'integer' }> = {
   GATEPASS_DATA_DIR: { path: 'dataDir', type: 'string' },
   DATABASE_URL: { path: 'databaseUrl', type: 'string' },
+  GATEPASS_DATABASE_POOL_SIZE: { path: 'databasePoolSize', type: 'integer' },
   GATEPASS_MASTER_KEY: { path: 'masterKey', type: 'string' },
   GATEPASS_HOST: { path: 'host', type: 'string' },
   GATEPASS_ADMIN_PORT: { path: 'listeners.admin.port', type: 'integer' },

@@ -52,6 +52,8 @@ export const configSchema = z.strictObject({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
+  /** Connections each process keeps to PostgreSQL. */
+  databasePoolSize: z.number().int().min(1).max(500).default(10),
   /**
    * Master key, 32 bytes as base64 or hex. Secret hashes, refresh tokens and stored signing keys
    * depend on it. When unset, the key is read from `<dataDir>/master.key`, created on first start.

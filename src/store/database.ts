@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
@@ -47,7 +47,18 @@ function openPostgres(url: string, poolSize: number): OpenDatabase {
 
 /** Apply pending migrations. Kysely's migrator takes a lock, so concurrent starts apply them once. */
 export async function migrate(open: OpenDatabase): Promise<void> {
-  const migrator = new Migrator({ db: open.db, provider: migrationProvider(open.dialect) });
+  // Kysely looks for its migration tables in every schema it can see; naming the connection's
+  // own schema keeps installations that share a PostgreSQL database apart.
+  const schema =
+    open.dialect === 'postgres'
+      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(open.db)).rows[0]
+          ?.schema
+      : undefined;
+  const migrator = new Migrator({
+    db: open.db,
+    provider: migrationProvider(open.dialect),
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

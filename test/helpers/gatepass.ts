@@ -2,10 +2,12 @@
  * Starts a real Gatepass for a test: every listener on a free port of 127.0.0.1, a fresh
  * SQLite file in a temporary folder, and every log line kept in memory so tests can search it.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import pg from 'pg';
 import { type RunningGatepass, startGatepass } from '../../src/app/start.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -41,11 +43,51 @@ export interface StartOptions {
   dataDir?: string;
 }
 
+/**
+ * The PostgreSQL schema of a data folder when TEST_DATABASE_URL is set: one per folder, so a
+ * restart on the same folder finds its data and tests never see each other's rows.
+ */
+export function testSchema(dataDir: string): string {
+  return `gp_t_${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`;
+}
+
+/** The database settings for a data folder: none for SQLite, a schema of its own on PostgreSQL. */
+export async function testDatabase(dataDir: string): Promise<Record<string, unknown>> {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) return {};
+  const schema = testSchema(dataDir);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`create schema if not exists ${schema}`);
+  } finally {
+    await client.end();
+  }
+  const separator = url.includes('?') ? '&' : '?';
+  return {
+    databaseUrl: `${url}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+  };
+}
+
+/** Drop a data folder's PostgreSQL schema, if the tests run on PostgreSQL. */
+export async function dropTestDatabase(dataDir: string): Promise<void> {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) return;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists ${testSchema(dataDir)} cascade`);
+  } finally {
+    await client.end();
+  }
+}
+
 export async function startTestGatepass(options: StartOptions = {}): Promise<TestGatepass> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'gatepass-test-'));
   const config = loadConfig({
     env: {},
     overrides: {
+      ...(await testDatabase(dataDir)),
       dataDir,
       'listeners.admin.port': 0,
       'listeners.staging.port': 0,
@@ -83,7 +125,10 @@ export async function startTestGatepass(options: StartOptions = {}): Promise<Tes
     stop,
     async close() {
       await stop();
-      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) {
+        rmSync(dataDir, { recursive: true, force: true });
+        await dropTestDatabase(dataDir);
+      }
     },
   };
 }
