@@ -113,14 +113,23 @@ export async function adminApi(app: FastifyInstance, options: { context: Context
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
+    const checks: Record<string, 'ok' | 'unreachable'> = {};
     try {
       await sql`select 1`.execute(context.store.db);
-      return { status: 'ready', database: 'ok' };
+      checks.database = 'ok';
     } catch (error) {
       request.log.warn({ err: error }, 'readiness check failed: the database did not answer');
-      return reply.status(503).send({ status: 'unavailable', database: 'unreachable' });
+      checks.database = 'unreachable';
     }
+    if (context.redis) checks.redis = (await context.redis.ping()) ? 'ok' : 'unreachable';
+    const ready = Object.values(checks).every((state) => state === 'ok');
+    return reply
+      .status(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'unavailable', ...checks });
   });
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(context.metrics.registry.contentType).send(await context.metrics.registry.metrics()),
+  );
   app.get('/admin/openapi.json', async () => document);
   await app.register(swagger, { mode: 'static', specification: { document: document as never } });
   await app.register(swaggerUi, { routePrefix: '/admin/docs' });

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { ENVIRONMENTS, type Environment } from '../domain/environment.js';
+import { Metrics } from '../observability/metrics.js';
 import { AccessPolicyService } from '../services/access-policy.js';
 import { AccessTokens } from '../services/access-tokens.js';
 import { AuditRecorder } from '../services/audit.js';
@@ -18,6 +19,7 @@ import { GoLiveService } from '../services/go-live.js';
 import { Keyring } from '../services/keyring.js';
 import { deriveKeys, loadMasterKey } from '../services/master-key.js';
 import { ModuleRegistry, ModuleService, saveConfiguredModules } from '../services/modules.js';
+import { NoticeBus } from '../services/notices.js';
 import { OperatorService } from '../services/operators.js';
 import { PasswordHasher } from '../services/passwords.js';
 import { PlatformService } from '../services/platforms.js';
@@ -29,6 +31,7 @@ import { UsageRecorder } from '../services/usage.js';
 import { UserService } from '../services/users.js';
 import { openDatabase } from '../store/database.js';
 import { Store } from '../store/index.js';
+import { connectRedis, type RedisConnections } from './redis.js';
 
 export interface EnvironmentUrls {
   issuer: Record<Environment, string>;
@@ -42,6 +45,9 @@ export interface Context {
   databaseLocation: string;
   events: EventBus;
   modules: ModuleRegistry;
+  metrics: Metrics;
+  /** Redis connections, when `redisUrl` is set. */
+  redis: RedisConnections | undefined;
   moduleAdmin: ModuleService;
   keyrings: Record<Environment, Keyring>;
   urls: EnvironmentUrls;
@@ -113,6 +119,7 @@ export async function createContext(
           config.tokens.accessTokenTtl,
           config.gateway.assertionTtl,
         ),
+        log,
       });
       await keyrings[environment].load();
     }
@@ -144,6 +151,34 @@ export async function createContext(
   });
   for (const worker of [usage, audit, requestLog]) worker.start();
   modules.startReloading(store, log);
+  const metrics = new Metrics({
+    requestLogDropped: () => requestLog.dropped,
+    auditDropped: () => audit.droppedTotal,
+  });
+  metrics.listen(events);
+  for (const keyring of Object.values(keyrings)) keyring.startReloading();
+  let redis: RedisConnections | undefined;
+  try {
+    redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : undefined;
+  } catch (error) {
+    modules.stop();
+    for (const keyring of Object.values(keyrings)) keyring.stop();
+    await Promise.all([usage.stop(), audit.stop(), requestLog.stop()]);
+    await store.db.destroy();
+    throw error;
+  }
+  if (redis) {
+    const notices = new NoticeBus(redis.publisher, redis.subscriber, log);
+    notices.listen(events);
+    await notices.subscribe({
+      platform: (platformId) => directory.forgetPlatform(platformId),
+      user: (userId) => directory.forgetUser(userId),
+      keys: async () => {
+        await Promise.all(Object.values(keyrings).map((keyring) => keyring.reload()));
+      },
+      modules: () => modules.load(store),
+    });
+  }
 
   const platforms = new PlatformService(store, modules, events, keys.secretHash);
 
@@ -154,6 +189,8 @@ export async function createContext(
     databaseLocation: database.location,
     events,
     modules,
+    metrics,
+    redis,
     moduleAdmin: new ModuleService(store, modules, events),
     keyrings,
     urls,
@@ -187,6 +224,8 @@ export async function createContext(
     requestLog,
     async close() {
       modules.stop();
+      for (const keyring of Object.values(keyrings)) keyring.stop();
+      await redis?.close();
       await Promise.all([usage.stop(), audit.stop(), requestLog.stop()]);
       await store.db.destroy();
     },

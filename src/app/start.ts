@@ -51,7 +51,12 @@ async function environmentListener(
   environment: Environment,
 ): Promise<FastifyInstance> {
   const { config } = context;
-  const app = createServer({ name: environment, logger: context.log });
+  const app = createServer({
+    name: environment,
+    logger: context.log,
+    metrics: context.metrics,
+    requestTimeoutMs: config.requestTimeoutMs,
+  });
   await tokenApi(app, {
     environment,
     issuer: () => context.urls.issuer[environment],
@@ -71,6 +76,8 @@ async function environmentListener(
     headers: config.gateway.headers,
     bodyLimit: config.gateway.bodyLimit,
     rateLimitPerMinute: config.rateLimits.gatewayPerMinute,
+    redis: context.redis?.publisher,
+    metrics: context.metrics,
   });
   return app;
 }
@@ -121,7 +128,7 @@ export async function startGatepass(
         context.urls.audience[environment] = context.urls.issuer[environment];
     }
     if (enabled('admin')) {
-      const app = createServer({ name: 'admin', logger: log });
+      const app = createServer({ name: 'admin', logger: log, metrics: context.metrics });
       await adminApi(app, { context });
       servers.push(app);
       const port = await listen(app, config.host, config.listeners.admin.port, 'admin');

@@ -20,6 +20,10 @@ const program = new Command('gatepass')
     '--operator <name>',
     'who the audit log names for commands run on the local database (default: local:$USER)',
   )
+  .addHelpText(
+    'after',
+    '\nExit codes: 0 success; 1 unexpected failure, such as an unreachable admin API; 2 invalid\ninput, configuration or credentials, or a conflict; 3 not found; 4 audit verify found an\naltered or missing row.',
+  )
   .showHelpAfterError();
 
 registerStartCommand(program);

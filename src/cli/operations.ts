@@ -5,7 +5,7 @@
  */
 import { type Command, Option } from 'commander';
 import { OPERATIONS, type Operation } from '../admin-api/operations/index.js';
-import { pathParams } from '../admin-api/operations/types.js';
+import { type CliOption, pathParams } from '../admin-api/operations/types.js';
 import { ApiError, type ApiErrorCode } from '../domain/errors.js';
 import type { Actor } from '../domain/events.js';
 import { withContext } from './local.js';
@@ -38,8 +38,9 @@ async function buildInput(
   operation.cli.args?.forEach((arg, index) => {
     input[arg.field] = args[index];
   });
-  for (const field of Object.keys(operation.cli.options ?? {})) {
-    const value = options[camel(field)];
+  for (const [field, option] of Object.entries(operation.cli.options ?? {})) {
+    // Commander stores an option under the name of its flag, which may differ from the field.
+    const value = options[optionFor(field, option).attributeName()];
     if (value === undefined) continue;
     input[field] = operation.cli.lists?.includes(field)
       ? String(value)
@@ -71,7 +72,7 @@ async function runRemote(
   if (!key)
     throw new ApiError(
       'missing_credentials',
-      'Set GATEPASS_OPERATOR_KEY to an operator key to use --url.',
+      'Set GATEPASS_OPERATOR_KEY to an operator key to use --url. Create one on the server with: gatepass operators create-key NAME',
     );
   const inPath = pathParams(operation.path);
   const path = operation.path.replace(/:([a-z_]+)/g, (_m, name: string) =>
@@ -136,6 +137,10 @@ function printHuman(operation: Operation, result: unknown): void {
   printLines(lines);
 }
 
+function optionFor(field: string, option: CliOption): Option {
+  return new Option(option.flag ?? `--${kebab(field)} <${kebab(field)}>`, option.description);
+}
+
 function register(program: Command, groups: Map<string, Command>, operation: Operation): void {
   const [groupName = '', action = ''] = operation.name.split('.');
   let group = groups.get(groupName);
@@ -152,8 +157,7 @@ function register(program: Command, groups: Map<string, Command>, operation: Ope
       .map(([name]) => name),
   );
   for (const [field, option] of Object.entries(operation.cli.options ?? {})) {
-    const flag = option.flag ?? `--${kebab(field)} <${kebab(field)}>`;
-    const built = new Option(flag, option.description);
+    const built = optionFor(field, option);
     if (required.has(field)) built.makeOptionMandatory();
     command.addOption(built);
   }

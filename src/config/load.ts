@@ -18,6 +18,7 @@ export const ENVIRONMENT_VARIABLES: Record<string, { path: string; type: 'string
   GATEPASS_DATA_DIR: { path: 'dataDir', type: 'string' },
   DATABASE_URL: { path: 'databaseUrl', type: 'string' },
   GATEPASS_DATABASE_POOL_SIZE: { path: 'databasePoolSize', type: 'integer' },
+  REDIS_URL: { path: 'redisUrl', type: 'string' },
   GATEPASS_MASTER_KEY: { path: 'masterKey', type: 'string' },
   GATEPASS_HOST: { path: 'host', type: 'string' },
   GATEPASS_ADMIN_PORT: { path: 'listeners.admin.port', type: 'integer' },
@@ -28,6 +29,7 @@ export const ENVIRONMENT_VARIABLES: Record<string, { path: string; type: 'string
   GATEPASS_ACCESS_TOKEN_TTL: { path: 'tokens.accessTokenTtl', type: 'integer' },
   GATEPASS_REFRESH_TOKEN_TTL: { path: 'tokens.refreshTokenTtl', type: 'integer' },
   GATEPASS_CACHE_TTL_MS: { path: 'cacheTtlMs', type: 'integer' },
+  GATEPASS_REQUEST_TIMEOUT_MS: { path: 'requestTimeoutMs', type: 'integer' },
   GATEPASS_LOG_LEVEL: { path: 'log.level', type: 'string' },
 };
 

@@ -52,6 +52,14 @@ export const configSchema = z.strictObject({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
+  /**
+   * `redis://…` to share rate-limit counters between nodes and to tell every node at once about
+   * revocations, suspensions, key rotations and module changes.
+   */
+  redisUrl: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
   /** Connections each process keeps to PostgreSQL. */
   databasePoolSize: z.number().int().min(1).max(500).default(10),
   /**
@@ -109,6 +117,11 @@ export const configSchema = z.strictObject({
         .default(10 * 1024 * 1024),
     })
     .prefault({}),
+  /**
+   * Time a client has to send a whole request, headers and body, in milliseconds. Raise it if
+   * platforms upload large bodies over slow links.
+   */
+  requestTimeoutMs: z.number().int().min(1_000).max(600_000).default(10_000),
   /** How long platform, client and secret lookups are cached, in milliseconds. */
   cacheTtlMs: z.number().int().min(0).max(60_000).default(2_000),
   modules: z.array(moduleSettings).default([

@@ -11,6 +11,8 @@ function parseEntry(
 ): { address: string; prefix?: number; family: 'ipv4' | 'ipv6' } | undefined {
   const [address = '', prefixText, extra] = entry.split('/');
   if (extra !== undefined) return undefined;
+  // Node's isIP accepts an IPv6 zone such as fe80::1%eth0, but BlockList never matches one.
+  if (address.includes('%')) return undefined;
   const version = isIP(address);
   if (version === 0) return undefined;
   const family = version === 4 ? 'ipv4' : 'ipv6';

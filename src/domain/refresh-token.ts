@@ -12,7 +12,13 @@ import { type Environment, environmentFromMarker, environmentMarker } from './en
 const VERSION = 1;
 const IV_LENGTH = 12;
 const TAG_LENGTH = 16;
-const PATTERN = /^gp_(test|live)_rt_([A-Za-z0-9_-]{40,2048})$/;
+/**
+ * The body grows with the scope, so its upper bound is the 4096 characters of a token API
+ * parameter less the 11-character prefix. A tighter bound would reject tokens of platforms with
+ * many modules that the server itself issued.
+ * NOTE: a scope of more than about 3 KB still yields a token that no request can carry.
+ */
+const PATTERN = /^gp_(test|live)_rt_([A-Za-z0-9_-]{40,4085})$/;
 
 /** What a refresh token carries. Times are epoch seconds, except `authTime`. */
 export interface RefreshTokenPayload {

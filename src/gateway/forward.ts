@@ -20,6 +20,8 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
   'host',
+  // Node.js answers `Expect: 100-continue` itself, and undici refuses to send the header on.
+  'expect',
 ]);
 
 const TIMEOUT_CODES = new Set([
@@ -155,7 +157,11 @@ export function hasDotSegments(path: string): boolean {
     } catch {
       return true;
     }
-    // Some servers treat an encoded slash or a backslash as a separator, so check each part.
-    return decoded.split(/[\\/]/).some((part) => part === '.' || part === '..');
+    // Some servers treat an encoded slash or a backslash as a separator, and some drop path
+    // parameters (`..;x=1` reads as `..`), so check each part without its parameters.
+    return decoded.split(/[\\/]/).some((part) => {
+      const name = part.split(';')[0];
+      return name === '.' || name === '..';
+    });
   });
 }

@@ -6,9 +6,11 @@
 import type { Readable } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Environment } from '../domain/environment.js';
 import { ApiError } from '../domain/errors.js';
 import { pathOf } from '../http/server.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { CallPrincipal, GatewayService } from '../services/gateway.js';
 import type { Module, ModuleRegistry } from '../services/modules.js';
 import type { RequestLogWriter } from '../services/request-log.js';
@@ -29,6 +31,9 @@ export interface GatewayOptions {
   bodyLimit: number;
   /** Calls per minute for each platform and module, unless the platform has its own limit. */
   rateLimitPerMinute: number;
+  /** Shares the counters between nodes when set. */
+  redis?: Redis | undefined;
+  metrics?: Metrics;
 }
 
 type Limiter = (request: FastifyRequest) => Promise<{
@@ -166,6 +171,11 @@ async function handle(
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     record.errorCode = error.code;
+    options.metrics?.upstreamErrors.inc({
+      environment: options.environment,
+      module: module.id,
+      code: error.code,
+    });
     request.log.warn(
       { code: error.code, module: module.id, reason: error.detail },
       'upstream call failed',
@@ -203,6 +213,16 @@ function unmatched(modules: ModuleRegistry, request: FastifyRequest): ApiError {
 
 function logCall(options: GatewayOptions, request: FastifyRequest, reply: FastifyReply): void {
   const record = calls.get(request);
+  if (record) {
+    options.metrics?.gatewayLatency.observe(
+      {
+        environment: options.environment,
+        module: record.module.id,
+        status_class: `${Math.floor(reply.statusCode / 100)}xx`,
+      },
+      reply.elapsedTime / 1000,
+    );
+  }
   const platformId = record?.principal?.platformId ?? record?.platformId;
   if (!record || !platformId) return;
   options.requestLog.record({
@@ -235,7 +255,13 @@ export async function gatewayApi(app: FastifyInstance, settings: GatewayOptions)
   app.addHook('onClose', () => forwarder.close());
 
   await app.register(async (scope) => {
-    await scope.register(rateLimit, { global: false });
+    // While Redis is away, calls go through unlimited rather than failing.
+    await scope.register(rateLimit, {
+      global: false,
+      ...(options.redis
+        ? { redis: options.redis, skipOnError: true, nameSpace: 'gatepass-ratelimit:' }
+        : {}),
+    });
     // Both authentication methods resolve to the same principal, so they share one bucket.
     const limiter = scope.createRateLimit({
       keyGenerator: (request) => {
@@ -251,6 +277,12 @@ export async function gatewayApi(app: FastifyInstance, settings: GatewayOptions)
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     scope.addHook('onResponse', async (request, reply) => logCall(options, request, reply));
     scope.setErrorHandler((error, request, reply) => {
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status !== undefined && status >= 400 && status < 500) {
+        // Fastify refuses some requests itself, such as one with a malformed Content-Type.
+        const message = `The request is malformed: ${(error as Error).message}`;
+        return sendError(request, reply, new ApiError('invalid_request', message));
+      }
       request.log.error({ err: error }, 'gateway call failed');
       return sendError(
         request,

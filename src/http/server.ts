@@ -3,6 +3,9 @@
  * headers. The access log holds the path without its query string and no header at all, so
  * a credential sent where it does not belong still never reaches the log.
  */
+
+import { createServer as createHttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -12,6 +15,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { newRequestId } from '../domain/identifiers.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /** The path of a URL without its query string. */
 export function pathOf(url: string): string {
@@ -22,8 +26,35 @@ export function pathOf(url: string): string {
 export interface ServerOptions {
   name: 'admin' | 'staging' | 'production';
   logger: Logger;
+  metrics?: Metrics;
   bodyLimit?: number;
   trustProxy?: boolean;
+  /** Time a client has to send a whole request, headers and body, in milliseconds. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Answer a request Node.js could not parse as HTTP, in the same JSON shape as other errors; a
+ * reset connection is simply closed.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const id = newRequestId();
+  const body = JSON.stringify({
+    code: 'invalid_request',
+    message: timedOut
+      ? 'The request was not received in time.'
+      : 'The HTTP request could not be parsed.',
+    request_id: id,
+  });
+  const status = timedOut ? '408 Request Timeout' : '400 Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${id}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 export function createServer(options: ServerOptions): FastifyInstance {
@@ -37,6 +68,15 @@ export function createServer(options: ServerOptions): FastifyInstance {
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Fastify's default of no limit would let a client hold a connection open with a body that
+    // never finishes. Node.js checks the limit only every `connectionsCheckingInterval` (30 s by
+    // default), and only takes that setting when it creates the server.
+    serverFactory: (handler) =>
+      createHttpServer(
+        { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionsCheckingInterval: 1_000 },
+        handler,
+      ),
+    clientErrorHandler: answerClientError,
     // A malformed URL fails before any hook runs; answer it in the same shape as other errors.
     frameworkErrors: (error, _request, reply) => {
       const id = newRequestId();
@@ -91,6 +131,12 @@ export function createServer(options: ServerOptions): FastifyInstance {
       ms: Math.round(reply.elapsedTime * 100) / 100,
       address: request.ip,
     };
+    options.metrics?.requests.inc({
+      listener: options.name,
+      route: request.routeOptions.url ?? 'unmatched',
+      method: request.method,
+      status,
+    });
     if (status >= 500) request.log.error(line, 'request failed');
     else request.log.info(line, 'request');
   });

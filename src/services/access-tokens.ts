@@ -7,7 +7,7 @@ import { decodeJwt, type JWTPayload } from 'jose';
 import { type Environment, isEnvironment } from '../domain/environment.js';
 import { randomId } from '../domain/secrets.js';
 import { BoundedCache } from './cache.js';
-import type { Directory, UserContext } from './directory.js';
+import type { ClientContext, Directory, UserContext } from './directory.js';
 import type { Keyring } from './keyring.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -21,6 +21,8 @@ export interface AccessPrincipal {
   issuedAt: number;
   expiresAt: number;
   user?: { id: string; email: string; role: string };
+  /** Client secret the token was obtained with, from the `client_secret_id` claim. */
+  clientSecretId?: string;
 }
 
 export interface IssueRequest {
@@ -28,6 +30,8 @@ export interface IssueRequest {
   clientId: string;
   scope: string[];
   user?: { id: string; email: string; role: string };
+  /** Client secret the token is obtained with. The token stops working when the secret does. */
+  clientSecretId?: string;
   ttlSeconds?: number;
 }
 
@@ -53,6 +57,7 @@ function principalFrom(environment: Environment, payload: JWTPayload): AccessPri
     email,
     role,
     sub,
+    client_secret_id: clientSecretId,
   } = payload as JWTPayload & Record<string, unknown>;
   if (typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number')
     return undefined;
@@ -70,6 +75,7 @@ function principalFrom(environment: Environment, payload: JWTPayload): AccessPri
   if (typeof email === 'string' && typeof role === 'string' && typeof sub === 'string') {
     principal.user = { id: sub, email, role };
   }
+  if (typeof clientSecretId === 'string') principal.clientSecretId = clientSecretId;
   return principal;
 }
 
@@ -83,6 +89,13 @@ function principalFrom(environment: Environment, payload: JWTPayload): AccessPri
  */
 export function issuedBefore(issuedAt: number, revokedAt: number | null): boolean {
   return revokedAt !== null && issuedAt < Math.floor(revokedAt / 1000);
+}
+
+/** Check whether `secretId` is one of the client's secrets that is neither revoked nor expired. */
+function isLiveClientSecret(client: ClientContext, secretId: string, now: number): boolean {
+  return client.secrets.some(
+    (s) => s.id === secretId && s.kind === 'client' && (s.expiresAt === null || s.expiresAt > now),
+  );
 }
 
 export class AccessTokens {
@@ -126,6 +139,7 @@ export class AccessTokens {
       claims.email = request.user.email;
       claims.role = request.user.role;
     }
+    if (request.clientSecretId) claims.client_secret_id = request.clientSecretId;
     return {
       token: await this.keyrings[environment].sign(claims, ACCESS_TOKEN_TYPE),
       expiresIn: ttl,
@@ -178,8 +192,9 @@ export class AccessTokens {
 
   /**
    * Verify an access token presented on `environment`'s listener: signature, algorithm, `typ`,
-   * `iss`, `aud`, `exp`, `nbf`, `iat` and `env`, then whether its user is still active and its
-   * platform's sessions were not revoked after it was issued.
+   * `iss`, `aud`, `exp`, `nbf`, `iat` and `env`. Then check that its user is still active, that
+   * its platform's sessions were not revoked after it was issued, and that the client secret it
+   * was obtained with is still live.
    */
   async verify(environment: Environment, token: string): Promise<VerifyResult> {
     const result = await this.verifySignature(environment, token);
@@ -192,6 +207,13 @@ export class AccessTokens {
     const revokedAt = client.platform.sessions_revoked_at;
     if (issuedBefore(principal.issuedAt, revokedAt))
       return { ok: false, reason: 'platform_sessions_revoked' };
+    // Revoking a leaked client secret must also cut off the tokens obtained with it.
+    if (
+      principal.clientSecretId !== undefined &&
+      !isLiveClientSecret(client, principal.clientSecretId, this.now())
+    ) {
+      return { ok: false, reason: 'client_secret_revoked' };
+    }
 
     if (principal.user) {
       const user: UserContext | null = await this.directory.user(principal.user.id);

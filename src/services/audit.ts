@@ -31,6 +31,8 @@ function toRow(event: DomainEvent): AuditInsert {
 export class AuditRecorder {
   private pending: AuditInsert[] = [];
   private dropped = 0;
+  /** Events dropped since start, for the metrics. */
+  droppedTotal = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -44,6 +46,7 @@ export class AuditRecorder {
       if (NOT_AUDITED.has(event.type)) return;
       if (this.pending.length >= MAX_PENDING) {
         this.dropped++;
+        this.droppedTotal++;
         return;
       }
       this.pending.push(toRow(event));

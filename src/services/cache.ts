@@ -1,7 +1,9 @@
 /**
  * A bounded cache with a time-to-live per entry and one load in flight per key. It holds at
- * most `maxEntries` entries, dropping the least recently inserted first, and never returns an
- * entry older than `ttlMs`. Misses are cached too, so unknown keys cannot hammer the database.
+ * most `maxEntries` entries, dropping the least recently inserted first, and returns an entry
+ * older than `ttlMs` only when reloading it fails and it is younger than `ttlMs + maxStaleMs`
+ * (stale-if-error, so a database outage does not stop every lookup). Misses are cached too,
+ * so unknown keys cannot hammer the database. A deleted entry is never served stale.
  */
 export class BoundedCache<K, V> {
   private readonly entries = new Map<K, { value: V; expiresAt: number }>();
@@ -9,7 +11,12 @@ export class BoundedCache<K, V> {
   private generation = 0;
 
   constructor(
-    private readonly options: { maxEntries: number; ttlMs: number; now?: () => number },
+    private readonly options: {
+      maxEntries: number;
+      ttlMs: number;
+      maxStaleMs?: number;
+      now?: () => number;
+    },
   ) {}
 
   private now(): number {
@@ -24,7 +31,8 @@ export class BoundedCache<K, V> {
   async get(key: K, load: (key: K) => Promise<V>): Promise<V> {
     const hit = this.entries.get(key);
     if (hit && hit.expiresAt > this.now()) return hit.value;
-    if (hit) this.entries.delete(key);
+    const maxStaleMs = this.options.maxStaleMs ?? 0;
+    if (hit && hit.expiresAt + maxStaleMs <= this.now()) this.entries.delete(key);
 
     const pending = this.loading.get(key);
     if (pending) return pending;
@@ -39,6 +47,8 @@ export class BoundedCache<K, V> {
       },
       (error: unknown) => {
         this.loading.delete(key);
+        const stale = this.entries.get(key);
+        if (stale && stale === hit && stale.expiresAt + maxStaleMs > this.now()) return stale.value;
         throw error;
       },
     );

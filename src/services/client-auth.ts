@@ -36,9 +36,8 @@ export class ClientAuthenticator {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Find the live secret among `candidates` that matches `presented`, comparing digests in constant time. */
-  private match(candidates: StoredSecret[], presented: string): StoredSecret | undefined {
-    const digest = hashSecret(this.hashKey, presented);
+  /** Find the live secret among `candidates` whose hash is `digest`, comparing in constant time. */
+  private match(candidates: StoredSecret[], digest: string): StoredSecret | undefined {
     const now = this.now();
     let found: StoredSecret | undefined;
     // Every candidate is compared, so the time taken does not depend on which one matches.
@@ -64,12 +63,14 @@ export class ClientAuthenticator {
       return { ok: false, reason: 'wrong_environment', belongsTo: parsed.environment };
     }
 
+    // Hashed before the lookup, so that an unknown client id costs the same as a wrong secret.
+    const digest = hashSecret(this.hashKey, clientSecret);
     const context = await this.directory.client(clientId);
     if (!context || context.environment !== environment)
       return { ok: false, reason: 'unknown_client' };
     const secret = this.match(
       context.secrets.filter((s) => s.kind === 'client'),
-      clientSecret,
+      digest,
     );
     if (!secret) return { ok: false, reason: 'wrong_secret' };
     if (context.platform.status === 'suspended')
@@ -93,7 +94,7 @@ export class ClientAuthenticator {
       return { ok: false, reason: 'wrong_environment', belongsTo: parsed.environment };
     }
     const candidates = context.secrets.filter((s) => s.kind === kind && s.moduleId === moduleId);
-    const secret = this.match(candidates, presented);
+    const secret = this.match(candidates, hashSecret(this.hashKey, presented));
     if (!secret) return { ok: false, reason: 'wrong_secret' };
     this.usage.record(secret.id, this.now());
     return { ok: true, secretId: secret.id };

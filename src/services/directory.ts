@@ -50,8 +50,10 @@ export class Directory {
     options: { ttlMs: number; maxEntries?: number },
   ) {
     const maxEntries = options.maxEntries ?? 50_000;
-    this.clients = new BoundedCache({ maxEntries, ttlMs: options.ttlMs });
-    this.users = new BoundedCache({ maxEntries, ttlMs: options.ttlMs });
+    // While the database is unreachable, views up to ten minutes old keep calls working.
+    const maxStaleMs = 10 * 60 * 1000;
+    this.clients = new BoundedCache({ maxEntries, ttlMs: options.ttlMs, maxStaleMs });
+    this.users = new BoundedCache({ maxEntries, ttlMs: options.ttlMs, maxStaleMs });
   }
 
   /** Drop cached views whenever an event changes what they hold. */
@@ -76,6 +78,10 @@ export class Directory {
     // Client contexts are keyed by client id; a platform has at most two, so clearing all is
     // simpler than an index and costs one reload per active client.
     this.clients.clear();
+  }
+
+  forgetUser(userId: string): void {
+    this.users.delete(userId);
   }
 
   client(clientId: string): Promise<ClientContext | null> {

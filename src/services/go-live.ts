@@ -231,10 +231,11 @@ export class GoLiveService {
     }
     const open = view.items.filter((item) => !item.checked);
     if (open.length > 0) {
+      // The id is what `checklist check` takes, so the message names it beside the title.
       const names = open.map((item) =>
         item.id === STAGING_TESTS_ITEM
-          ? `"${item.title}" (untested modules: ${view.untested_modules.join(', ')})`
-          : `"${item.title}"`,
+          ? `${item.id} ("${item.title}", untested modules: ${view.untested_modules.join(', ')})`
+          : `${item.id} ("${item.title}")`,
       );
       return this.refuse(
         platformId,
@@ -251,7 +252,9 @@ export class GoLiveService {
     const added = await this.store.checklist.addApproval(platformId, actor.id, at);
     const approvals = (await this.store.checklist.approvals(platformId)).length;
     const required = this.settings.approvalsRequired;
-    if (!added) {
+    // Once the approvals are complete, a repeated approval is a retry. The platform is not live
+    // yet, so issuing the production credentials failed or is still running in another request.
+    if (!added && approvals < required) {
       return this.refuse(
         platformId,
         actor,
@@ -262,7 +265,8 @@ export class GoLiveService {
         ),
       );
     }
-    this.events.emit({ type: 'golive.approved', at, actor, platformId, approvals, required });
+    if (added)
+      this.events.emit({ type: 'golive.approved', at, actor, platformId, approvals, required });
     if (approvals < required)
       return { status: 'awaiting_approvals', approvals, approvals_required: required };
 

@@ -18,6 +18,7 @@ import {
   jwtVerify,
   SignJWT,
 } from 'jose';
+import type { Logger } from 'pino';
 import type { Environment } from '../domain/environment.js';
 import { newKeyId } from '../domain/identifiers.js';
 import type { SigningKeyRow, SigningKeyStore } from '../store/signing-keys.js';
@@ -66,6 +67,7 @@ export interface KeyringOptions {
   maxTokenLifetime: number;
   /** How often keys are reloaded from the store, in milliseconds. */
   reloadIntervalMs?: number;
+  log?: Logger;
   now?: () => number;
 }
 
@@ -74,6 +76,7 @@ export class Keyring {
   private jwks: JWTVerifyGetKey = createLocalJWKSet({ keys: [] });
   private loadedAt = 0;
   private lastUnknownKidReload = 0;
+  private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: KeyringOptions) {
@@ -140,10 +143,40 @@ export class Keyring {
     this.loadedAt = this.now();
   }
 
-  /** Reload keys when the reload interval has passed. Cheap to call on every request. */
+  /** Reload the published keys from the store now. */
+  async reload(): Promise<void> {
+    await this.adopt(await this.options.store.published(this.options.environment, this.now()));
+  }
+
+  /**
+   * Reload keys when the reload interval has passed. Cheap to call on every request. A failed
+   * reload keeps the keys already loaded, so signing and verifying go on while the database
+   * is away.
+   */
   async refreshIfStale(): Promise<void> {
     if (this.now() - this.loadedAt < (this.options.reloadIntervalMs ?? 30_000)) return;
-    await this.adopt(await this.options.store.published(this.options.environment, this.now()));
+    try {
+      await this.reload();
+    } catch (error) {
+      this.loadedAt = this.now();
+      this.options.log?.warn(
+        { err: error, environment: this.environment },
+        'reloading signing keys failed; keeping the loaded keys',
+      );
+    }
+  }
+
+  /** Reload keys every reload interval until `stop`. */
+  startReloading(): void {
+    this.timer = setInterval(
+      () => void this.refreshIfStale(),
+      this.options.reloadIntervalMs ?? 30_000,
+    );
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
   }
 
   /** Public keys for `/.well-known/jwks.json`. */
@@ -186,7 +219,9 @@ export class Keyring {
       if (code !== 'ERR_JWKS_NO_MATCHING_KEY' || this.now() - this.lastUnknownKidReload < 5_000)
         throw error;
       this.lastUnknownKidReload = this.now();
-      await this.adopt(await this.options.store.published(this.options.environment, this.now()));
+      // Marking the keys as old makes refreshIfStale reload them now; it never throws.
+      this.loadedAt = 0;
+      await this.refreshIfStale();
       const { payload } = await jwtVerify(token, this.jwks, {
         ...options,
         algorithms: this.algorithms(),

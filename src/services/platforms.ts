@@ -229,9 +229,16 @@ export class PlatformService {
 
   /** Resume a suspended platform as live if it has production credentials, else as staging. */
   async resume(platformId: string, actor: Actor): Promise<PlatformRow['status']> {
+    const platform = await this.store.platforms.find(platformId);
+    if (!platform) throw new ApiError('not_found', `No platform has the id "${platformId}".`);
+    // Resuming an active platform would change nothing but still write a misleading audit row.
+    if (platform.status !== 'suspended') {
+      throw new ApiError(
+        'conflict',
+        `Platform ${platformId} is not suspended; its status is ${platform.status}.`,
+      );
+    }
     const clients = await this.store.platforms.clientsOf(platformId);
-    if (clients.length === 0)
-      throw new ApiError('not_found', `No platform has the id "${platformId}".`);
     const status = clients.some((c) => c.environment === 'production') ? 'live' : 'staging';
     const at = this.now();
     await this.store.platforms.setStatus(platformId, status, at, false);

@@ -9,7 +9,7 @@ import { normalizeEmail } from '../domain/email.js';
 import type { Environment } from '../domain/environment.js';
 import { OAuthError } from '../domain/errors.js';
 import type { Actor } from '../domain/events.js';
-import { newChainId } from '../domain/identifiers.js';
+import { clientIdEnvironment, newChainId } from '../domain/identifiers.js';
 import { judgeRefresh } from '../domain/refresh-chain.js';
 import {
   openRefreshToken,
@@ -60,6 +60,25 @@ const GENERIC_REFRESH_ERROR =
   'The refresh token is invalid, expired, already used or revoked. Sign in again.';
 const GENERIC_USER_ERROR = 'The email or password is incorrect.';
 
+/** Audit-trail stand-ins for presented values that may be secrets typed into the wrong field. */
+const MALFORMED_CLIENT_ID = '(malformed client_id)';
+const UNKNOWN_EMAIL = '(unknown email)';
+
+/**
+ * Return a presented client id for the audit trail, or a stand-in when it is malformed. Callers
+ * swap client_id and client_secret often enough that a malformed id may be the secret.
+ */
+function recordableClientId(clientId: string): string {
+  return clientIdEnvironment(clientId) ? clientId : MALFORMED_CLIENT_ID;
+}
+
+/** The user and the client secret behind an access token, besides its platform and client. */
+interface AccessSubject {
+  user?: { id: string; email: string; role: string };
+  /** Client secret the token was obtained with. The token stops working when the secret does. */
+  clientSecretId?: string;
+}
+
 export class TokenService {
   private readonly now: () => number;
 
@@ -74,10 +93,12 @@ export class TokenService {
     error: OAuthError,
     extra: object = {},
   ): never {
+    const recorded =
+      actor.kind === 'client' ? { ...actor, id: recordableClientId(actor.id) } : actor;
     this.options.events.emit({
       type: 'grant.refused',
       at: this.now(),
-      actor,
+      actor: recorded,
       environment,
       grantType,
       error: error.error,
@@ -117,7 +138,7 @@ export class TokenService {
       actor,
       new OAuthError('invalid_client', description, detail),
       {
-        clientId: credentials.clientId,
+        clientId: recordableClientId(credentials.clientId),
       },
     );
   }
@@ -152,13 +173,13 @@ export class TokenService {
           'issuedAt' | 'expiresAt' | 'scope' | 'environment' | 'platformId' | 'clientId'
         >
       | undefined,
-    user?: { id: string; email: string; role: string },
+    subject: AccessSubject = {},
   ): Promise<TokenResponse> {
     const issueRequest = {
       platformId: context.platform.id,
       clientId: context.clientId,
       scope,
-      ...(user ? { user } : {}),
+      ...subject,
       ...(context.limits.accessTokenTtl ? { ttlSeconds: context.limits.accessTokenTtl } : {}),
     };
     const access = await this.options.accessTokens.issue(environment, issueRequest);
@@ -249,7 +270,9 @@ export class TokenService {
           authTime,
         }
       : undefined;
-    const response = await this.issue(environment, context, scope, chain);
+    const response = await this.issue(environment, context, scope, chain, {
+      clientSecretId: secretId,
+    });
     this.emitIssued(environment, 'client_credentials', actor, context);
     return response;
   }
@@ -264,17 +287,19 @@ export class TokenService {
     authenticatedClientId?: string,
   ): Promise<TokenResponse> {
     const normalized = normalizeEmail(email);
-    const actor: Actor = { kind: 'user', id: normalized, address };
     const authTime = this.now();
+    const user = await this.options.store.users.findByEmail(normalized);
+    // People type their password into the email field, so the audit trail names only the
+    // addresses of accounts.
+    const recorded = user ? { email: normalized } : {};
+    const actor: Actor = { kind: 'user', id: user ? normalized : UNKNOWN_EMAIL, address };
     const refuse = (detail: string): never =>
       this.refuse(
         environment,
         grantType,
         actor,
         new OAuthError('invalid_grant', GENERIC_USER_ERROR, detail),
-        {
-          email: normalized,
-        },
+        recorded,
       );
 
     const lock = this.options.signInGuard.check(normalized, address);
@@ -285,10 +310,13 @@ export class TokenService {
         'locked_out',
       );
       error.retryAfterSeconds = lock.retryAfterSeconds;
-      return this.refuse(environment, grantType, actor, error, { email: normalized });
+      return this.refuse(environment, grantType, actor, error, recorded);
     }
+    // The attempt counts as failed until the password proves right, and it is counted in the
+    // same synchronous step as the check, so concurrent guesses cannot all pass the check first.
+    // A sign-in turned away because the hasher is busy therefore counts as a failure too.
+    this.options.signInGuard.recordFailure(normalized, address);
 
-    const user = await this.options.store.users.findByEmail(normalized);
     let valid: boolean;
     try {
       valid = user
@@ -304,7 +332,6 @@ export class TokenService {
       throw error;
     }
     if (!user || !valid || user.status !== 'active') {
-      this.options.signInGuard.recordFailure(normalized, address);
       return refuse(!user ? 'unknown_email' : !valid ? 'wrong_password' : 'user_disabled');
     }
     this.options.signInGuard.recordSuccess(normalized, address);
@@ -317,7 +344,7 @@ export class TokenService {
         'This platform is not live yet, so its users cannot sign in on production. Use the staging token endpoint.',
         'platform_not_live',
       );
-      return this.refuse(environment, grantType, actor, error, { email: normalized });
+      return this.refuse(environment, grantType, actor, error, recorded);
     }
     const client = (await this.options.store.platforms.clientsOf(platform.id)).find(
       (c) => c.environment === environment,
@@ -332,7 +359,7 @@ export class TokenService {
         "The authenticated client does not belong to the user's platform. Sign in without client credentials, or with those of the user's platform.",
         'user_of_another_platform',
       );
-      return this.refuse(environment, grantType, actor, error, { email: normalized });
+      return this.refuse(environment, grantType, actor, error, recorded);
     }
 
     const scope = this.scopeOrRefuse(
@@ -349,19 +376,21 @@ export class TokenService {
       authTime,
     };
     const response = await this.issue(environment, context, scope, chain, {
-      id: user.id,
-      email: user.email,
-      role: user.role,
+      user: { id: user.id, email: user.email, role: user.role },
     });
     this.emitIssued(environment, grantType, { ...actor, id: user.id }, context, user.id);
     return response;
   }
 
-  /** Open a refresh token and check everything it depends on, without consuming it. */
+  /**
+   * Open a refresh token and check everything it depends on, without consuming it. A refusal is
+   * audited under `grantType`, the operation that presented the token.
+   */
   private async checkRefreshToken(
     environment: Environment,
     token: string,
     actor: Actor,
+    grantType: 'refresh_token' | 'introspect',
   ): Promise<{
     payload: RefreshTokenPayload;
     context: ClientContext;
@@ -370,7 +399,7 @@ export class TokenService {
     const refuse = (detail: string, description = GENERIC_REFRESH_ERROR): never =>
       this.refuse(
         environment,
-        'refresh_token',
+        grantType,
         actor,
         new OAuthError('invalid_grant', description, detail),
       );
@@ -425,7 +454,12 @@ export class TokenService {
       });
       actor = { kind: 'client', id: credentials.clientId, address };
     }
-    const { payload, context, user } = await this.checkRefreshToken(environment, token, actor);
+    const { payload, context, user } = await this.checkRefreshToken(
+      environment,
+      token,
+      actor,
+      'refresh_token',
+    );
     this.checkAddress(environment, 'refresh_token', actor, context);
     const refuse = (detail: string): never =>
       this.refuse(
@@ -487,7 +521,10 @@ export class TokenService {
       ...(clientSecretId ? { clientSecretId } : {}),
       ...(userId ? { userId } : {}),
     };
-    const response = await this.issue(environment, context, scope, next, user);
+    const response = await this.issue(environment, context, scope, next, {
+      ...(user ? { user } : {}),
+      ...(clientSecretId ? { clientSecretId } : {}),
+    });
     this.emitIssued(environment, 'refresh_token', actor, context, userId);
     return response;
   }
@@ -568,11 +605,8 @@ export class TokenService {
     const payload = openRefreshToken(this.options.refreshKeys[environment], environment, token);
     if (!payload || payload.clientId !== context.clientId) return inactive;
     try {
-      await this.checkRefreshToken(environment, token, {
-        kind: 'client',
-        id: context.clientId,
-        address,
-      });
+      const actor: Actor = { kind: 'client', id: context.clientId, address };
+      await this.checkRefreshToken(environment, token, actor, 'introspect');
     } catch {
       return inactive;
     }

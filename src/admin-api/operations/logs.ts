@@ -140,7 +140,8 @@ export const logOperations = [
       options: {
         environment: { description: 'staging or production', flag: '--env <environment>' },
         publish_delay_seconds: {
-          description: 'seconds between publishing the key and signing with it (default 120)',
+          description:
+            'seconds between publishing the key and signing with it (default 120, which covers the 30-second key reload of other processes and 60-second JWKS caches)',
         },
       },
     },
