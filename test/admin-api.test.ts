@@ -454,6 +454,8 @@ describe('admin API operations', () => {
     assert.equal(result.status, 200);
     assert.equal(result.body.length, 1);
     assert.equal(result.body[0]?.actor_id, 'alice');
+    assert.equal(result.body[0]?.address, '127.0.0.1');
+    assert.equal(result.body[0]?.hash, undefined);
   });
 
   test('audit verify returns ok', async () => {

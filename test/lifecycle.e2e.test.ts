@@ -244,6 +244,14 @@ describe('platform lifecycle end to end', () => {
     assert.match(live.modules.demo?.provider_secret ?? '', /^gp_live_ps_/);
   });
 
+  test('second approve reveals nothing', async () => {
+    const result = await runCli(['golive', 'approve', platformId, '--json'], env);
+
+    assert.equal(result.code, 2);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /already live/);
+  });
+
   test('show lists no production secret', async () => {
     const shown = await cli(['platforms', 'show', platformId]);
     const text = JSON.stringify(shown);

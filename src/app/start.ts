@@ -56,6 +56,7 @@ async function environmentListener(
     logger: context.log,
     metrics: context.metrics,
     requestTimeoutMs: config.requestTimeoutMs,
+    trustProxy: config.trustProxy,
   });
   await tokenApi(app, {
     environment,

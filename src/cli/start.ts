@@ -15,7 +15,7 @@ function banner(running: RunningGatepass): string {
     lines.push(`  production  ${addresses.production}   the same for production credentials`);
   if (addresses.admin)
     lines.push(
-      `  admin       ${addresses.admin}   health and readiness (${addresses.admin}/readyz)`,
+      `  admin       ${addresses.admin}   admin API, its reference at ${addresses.admin}/admin/docs, /readyz and /metrics`,
     );
   lines.push(
     `  modules     ${context.modules
@@ -26,10 +26,12 @@ function banner(running: RunningGatepass): string {
   if (addresses.staging) {
     lines.push(
       '',
-      'Next: board a platform onto staging in another terminal and get a token:',
-      '  npx gatepass platforms board "Acme Retail" --modules demo',
+      'Next, in another terminal in this folder: board a platform onto staging and get a token.',
+      '  npx gatepass platforms board "Acme Retail" --modules demo --json > acme.json',
+      `  export CLIENT_ID=$(node -p "require('./acme.json').client_id")`,
+      `  export CLIENT_SECRET=$(node -p "require('./acme.json').client_secret")`,
       `  curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials ${addresses.staging}/v1/auth/token`,
-      'The README walks through every step.',
+      'The README walks through every step, from the first call to going live.',
     );
   }
   return `${lines.join('\n')}\n\n`;

@@ -76,7 +76,7 @@ function applyEnvironment(
     if (value === undefined || value === '') continue;
     if (type === 'integer') {
       if (!/^\d+$/.test(value)) {
-        problems.push(`${name} (${path}): "${value}" is not a whole number`);
+        problems.push(`${path} (set by ${name}): "${value}" is not a whole number`);
         continue;
       }
       setPath(raw, path, Number(value));

@@ -122,6 +122,11 @@ export const configSchema = z.strictObject({
    * platforms upload large bodies over slow links.
    */
   requestTimeoutMs: z.number().int().min(1_000).max(600_000).default(10_000),
+  /**
+   * Proxies whose `X-Forwarded-For` is trusted for the client address: `true` for any, or a list
+   * of addresses and CIDR ranges. Allowlists and per-address limits use that address.
+   */
+  trustProxy: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
   /** How long platform, client and secret lookups are cached, in milliseconds. */
   cacheTtlMs: z.number().int().min(0).max(60_000).default(2_000),
   modules: z.array(moduleSettings).default([

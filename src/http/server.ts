@@ -28,7 +28,7 @@ export interface ServerOptions {
   logger: Logger;
   metrics?: Metrics;
   bodyLimit?: number;
-  trustProxy?: boolean;
+  trustProxy?: boolean | string[];
   /** Time a client has to send a whole request, headers and body, in milliseconds. */
   requestTimeoutMs?: number;
 }

@@ -79,3 +79,18 @@ export async function openDatabase(options: {
   await migrate(open);
   return open;
 }
+
+/** Error codes that mean the database cannot be reached, as opposed to a failed query. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'SQLITE_BUSY']);
+
+/**
+ * Whether an error means the database is unreachable or refusing connections, so the caller
+ * should answer 503 and retry later, rather than report a bug.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = String((error as { code?: unknown }).code ?? '');
+  // PostgreSQL class 08 is connection exceptions; 57P01 to 57P03 are shutdowns.
+  if (UNAVAILABLE_CODES.has(code) || code.startsWith('08') || /^57P0[1-3]$/.test(code)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly/i.test(error.message);
+}

@@ -5,6 +5,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError } from '../domain/errors.js';
 import { PasswordHasherBusy } from '../services/passwords.js';
+import { isDatabaseUnavailable } from '../store/database.js';
 
 /** Headers of every token API response that carries or may carry a credential (RFC 6749 section 5.1). */
 export function noStore(reply: FastifyReply): FastifyReply {
@@ -43,7 +44,10 @@ export function handleTokenApiError(
   if (error instanceof OAuthError) oauth = error;
   else if (error instanceof PasswordHasherBusy)
     oauth = new OAuthError('temporarily_unavailable', error.message);
-  else {
+  else if (isDatabaseUnavailable(error)) {
+    request.log.error({ err: error }, 'token API request failed: the database is unreachable');
+    oauth = new OAuthError('temporarily_unavailable', 'The token service cannot reach its database; retry in a few seconds.');
+  } else {
     const mapped = fromFramework(error as FastifyError);
     if (mapped) oauth = mapped;
     else {
