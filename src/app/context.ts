@@ -98,7 +98,7 @@ export async function createContext(
     databaseUrl: config.databaseUrl,
     poolSize: config.databasePoolSize,
   });
-  const store = new Store(database.db);
+  const store = new Store(database.db, keys.auditChain);
   const events = new EventBus(log);
   const modules = new ModuleRegistry(new Set(config.modules.map((m) => m.id)), options.demoUrl);
 
@@ -200,7 +200,7 @@ export async function createContext(
     accessPolicy: new AccessPolicyService(store, events),
     goLive: new GoLiveService(store, platforms, events, config.goLive),
     operators: new OperatorService(store, events, keys.secretHash),
-    auditLog: new AuditLogService(store),
+    auditLog: new AuditLogService(store, keys.auditChain),
     signingKeys: new SigningKeyService(store, keyrings, events),
     tokens: new TokenService({
       store,

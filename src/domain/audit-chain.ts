@@ -1,8 +1,10 @@
 /**
- * The audit log's hash chain. Each row stores SHA-256 over the previous row's hash and its own
- * fields, so changing, removing or reordering any row breaks every hash after it.
+ * The audit log's hash chain. Each row stores HMAC-SHA-256 over the previous row's hash and its
+ * own fields, so changing, removing or reordering any row breaks every hash after it. The key is
+ * derived from the master key, which the database does not hold, so whoever can write to the
+ * database cannot compute the hashes again to hide a change.
  */
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
 /** The fields of an audit row that the hash covers. */
 export interface AuditEntry {
@@ -18,7 +20,7 @@ export interface AuditEntry {
   data: string;
 }
 
-export function auditHash(prevHash: string, entry: AuditEntry): string {
+export function auditHash(key: Uint8Array, prevHash: string, entry: AuditEntry): string {
   // A JSON array fixes the order of fields and escapes every separator inside them.
   const fields = [
     prevHash,
@@ -33,7 +35,7 @@ export function auditHash(prevHash: string, entry: AuditEntry): string {
     entry.environment,
     entry.data,
   ];
-  return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
+  return createHmac('sha256', key).update(JSON.stringify(fields)).digest('hex');
 }
 
 export type ChainVerdict =
@@ -45,6 +47,7 @@ export type ChainVerdict =
  * first row of the log, which has sequence 1 and an empty previous hash.
  */
 export function verifyChain(
+  key: Uint8Array,
   rows: Array<AuditEntry & { id: number; prev_hash: string; hash: string }>,
   start: { prevHash: string; nextSeq: number } = { prevHash: '', nextSeq: 1 },
 ): ChainVerdict {
@@ -67,7 +70,7 @@ export function verifyChain(
         problem: 'its prev_hash does not match the hash of the row before it',
       };
     }
-    if (auditHash(prevHash, row) !== row.hash) {
+    if (auditHash(key, prevHash, row) !== row.hash) {
       return {
         ok: false,
         seq: row.seq,

@@ -4,7 +4,10 @@ import type { AuditFilter } from '../store/audit.js';
 import type { Store } from '../store/index.js';
 
 export class AuditLogService {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly chainKey: Uint8Array,
+  ) {}
 
   async list(filter: AuditFilter) {
     const rows = await this.store.audit.list(filter);
@@ -25,7 +28,7 @@ export class AuditLogService {
     for (;;) {
       const page = await this.store.audit.page(start.nextSeq - 1, 1000);
       if (page.length === 0) break;
-      const verdict = verifyChain(page, start);
+      const verdict = verifyChain(this.chainKey, page, start);
       if (!verdict.ok) return verdict;
       checked += page.length;
       last = page[page.length - 1];

@@ -92,9 +92,31 @@ export class Keyring {
     let rows = await this.options.store.published(this.options.environment, this.now());
     if (rows.length === 0) {
       await this.createKey(this.now());
-      rows = await this.options.store.published(this.options.environment, this.now());
+      rows = await this.retireRacingFirstKeys(
+        await this.options.store.published(this.options.environment, this.now()),
+      );
     }
     await this.adopt(rows);
+  }
+
+  /**
+   * Retire every key but the newest when nodes that started at once on an empty database each
+   * created a first key. Without this, the extra keys would stay published for good, because a
+   * rotation retires only the key that signs. Every node signs with the newest key once it
+   * reloads. Until then the others may sign with their own, so those stay published until such
+   * tokens have expired, as after a rotation.
+   */
+  private async retireRacingFirstKeys(rows: SigningKeyRow[]): Promise<SigningKeyRow[]> {
+    const racing = rows.slice(1).filter((row) => row.retired_at === null);
+    if (racing.length === 0) return rows;
+    const now = this.now();
+    const expiresAt = now + (this.options.maxTokenLifetime + 60) * 1000;
+    for (const row of racing) await this.options.store.retire(row.kid, now, expiresAt);
+    this.options.log?.info(
+      { environment: this.environment, retired: racing.map((row) => row.kid) },
+      'retired signing keys created by nodes that started at the same time',
+    );
+    return this.options.store.published(this.options.environment, this.now());
   }
 
   /** Create a key that starts signing at `activatesAt` and is published from now on. */

@@ -13,6 +13,8 @@ export interface DerivedKeys {
   secretHash: Buffer;
   /** AES-256-GCM key of stored private signing keys. */
   signingKeySeal: Buffer;
+  /** HMAC key of the audit log's hash chain. */
+  auditChain: Buffer;
   /** AES-256-GCM key of refresh tokens, one per environment so that they cannot cross. */
   refreshToken: Record<Environment, Buffer>;
 }
@@ -57,6 +59,7 @@ export function deriveKeys(master: Buffer): DerivedKeys {
   return {
     secretHash: derive(master, 'secret hash'),
     signingKeySeal: derive(master, 'signing key seal'),
+    auditChain: derive(master, 'audit chain'),
     refreshToken: {
       staging: derive(master, 'refresh token staging'),
       production: derive(master, 'refresh token production'),

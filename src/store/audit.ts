@@ -15,7 +15,11 @@ export interface AuditFilter {
 }
 
 export class AuditStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `chainKey` keys the hash chain; see domain/audit-chain.ts. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly chainKey: Uint8Array,
+  ) {}
 
   /** Append events in order, extending the hash chain in one transaction. */
   async append(events: AuditInsert[]): Promise<void> {
@@ -37,7 +41,7 @@ export class AuditStore {
         seq += 1;
         const entry: AuditEntry = { ...event, seq };
         const prev = hash;
-        hash = auditHash(prev, entry);
+        hash = auditHash(this.chainKey, prev, entry);
         return { ...entry, prev_hash: prev, hash };
       });
       for (let i = 0; i < rows.length; i += 200) {

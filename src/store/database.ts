@@ -81,7 +81,14 @@ export async function openDatabase(options: {
 }
 
 /** Error codes that mean the database cannot be reached, as opposed to a failed query. */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'SQLITE_BUSY']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'SQLITE_BUSY',
+]);
 
 /**
  * Whether an error means the database is unreachable or refusing connections, so the caller
@@ -92,5 +99,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const code = String((error as { code?: unknown }).code ?? '');
   // PostgreSQL class 08 is connection exceptions; 57P01 to 57P03 are shutdowns.
   if (UNAVAILABLE_CODES.has(code) || code.startsWith('08') || /^57P0[1-3]$/.test(code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly/i.test(error.message);
+  return /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly/i.test(
+    error.message,
+  );
 }

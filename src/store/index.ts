@@ -26,14 +26,18 @@ export class Store {
   readonly operators: OperatorStore;
   readonly allowlists: AllowlistStore;
 
-  constructor(readonly db: Kysely<Database>) {
+  /** `auditChainKey` keys the audit log's hash chain; it must come from outside the database. */
+  constructor(
+    readonly db: Kysely<Database>,
+    private readonly auditChainKey: Uint8Array,
+  ) {
     this.platforms = new PlatformStore(db);
     this.modules = new ModuleStore(db);
     this.secrets = new SecretStore(db);
     this.users = new UserStore(db);
     this.refreshChains = new RefreshChainStore(db);
     this.signingKeys = new SigningKeyStore(db);
-    this.audit = new AuditStore(db);
+    this.audit = new AuditStore(db, auditChainKey);
     this.requestLog = new RequestLogStore(db);
     this.checklist = new ChecklistStore(db);
     this.operators = new OperatorStore(db);
@@ -42,6 +46,6 @@ export class Store {
 
   /** Run `work` in one transaction, with a store bound to it. */
   transaction<T>(work: (store: Store) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => work(new Store(trx)));
+    return this.db.transaction().execute((trx) => work(new Store(trx, this.auditChainKey)));
   }
 }
