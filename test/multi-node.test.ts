@@ -232,6 +232,23 @@ describe('two nodes on one database', { skip: SKIP }, () => {
     for (const node of nodes) assert.ok(!exited(node.child), `node ${node.name} exited`);
   });
 
+  test('concurrent starts keep one key', async () => {
+    // Each node creates a first signing key when it finds none; all but one must be retired,
+    // or the extras would stay published through every later rotation.
+    const client = new pg.Client({ connectionString: DATABASE_URL });
+    await client.connect();
+    try {
+      const keys = await client.query<{ environment: string; kid: string }>(
+        `select environment, kid from ${testSchema(folders.a)}.signing_keys
+          where retired_at is null order by environment`,
+      );
+      const live = keys.rows.map((row) => row.environment);
+      assert.deepEqual(live, ['production', 'staging'], JSON.stringify(keys.rows));
+    } finally {
+      await client.end();
+    }
+  });
+
   test('token from A works at B', async () => {
     const boarding = await board(a, 'Cross Node Retail');
     const token = await clientCredentials(a, boarding);
@@ -314,7 +331,8 @@ describe('two nodes on one database', { skip: SKIP }, () => {
     const statuses = replies.map((r) => r.status);
     const expected = [...Array(limit).fill(200), ...Array(extra).fill(429)];
 
-    assert.deepEqual(statuses, expected, JSON.stringify(replies.map((r) => r.body)));
+    const shown = replies.map((r) => `${r.status} ${r.body?.code ?? ''}`).join(', ');
+    assert.deepEqual(statuses, expected, shown);
     for (const rejected of replies.slice(limit)) {
       assert.equal(rejected.body.code, 'rate_limited');
       const retryAfter = Number(rejected.headers.get('retry-after'));

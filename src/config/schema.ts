@@ -168,7 +168,7 @@ export const configSchema = z.strictObject({
       tokenPerClientPerMinute: z.number().int().positive().default(300),
       /** Token API requests per minute for each client address. */
       tokenPerAddressPerMinute: z.number().int().positive().default(600),
-      /** Failed sign-ins of one email from one address before the lockout delays begin. */
+      /** Failed sign-ins of one email from one address that start a lockout. */
       signInFailuresBeforeLockout: z.number().int().positive().default(5),
       /** First lockout delay, in seconds; it doubles with each further failure, up to 15 minutes. */
       signInLockoutSeconds: z.number().int().positive().default(30),

@@ -14,6 +14,7 @@ export class RequestLogWriter {
   private pending: RequestLogInsert[] = [];
   private droppedSinceLog = 0;
   private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
   /** Platform and module pairs already marked as tested on staging by this process. */
   private readonly tested = new Set<string>();
@@ -61,7 +62,18 @@ export class RequestLogWriter {
     }
   }
 
-  async flush(): Promise<void> {
+  /**
+   * Write every pending row. A flush already running is joined rather than started again, so a
+   * caller such as `stop` returns only once the rows taken by the timer's flush are written too.
+   */
+  flush(): Promise<void> {
+    this.flushing ??= this.writePending().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async writePending(): Promise<void> {
     if (this.droppedSinceLog > 0) {
       this.log.error(
         { dropped: this.droppedSinceLog },
@@ -73,7 +85,6 @@ export class RequestLogWriter {
       const batch = this.pending.splice(0, 500);
       try {
         await this.store.requestLog.append(batch);
-        await this.markTested(batch);
       } catch (error) {
         this.pending = batch.concat(this.pending);
         this.log.warn(
@@ -81,6 +92,16 @@ export class RequestLogWriter {
           'writing request-log rows failed; retrying at the next flush',
         );
         return;
+      }
+      // The batch is written, so a failure here must not queue it again as duplicate rows.
+      // A module left unmarked is marked by its next successful staging call.
+      try {
+        await this.markTested(batch);
+      } catch (error) {
+        this.log.warn(
+          { err: error },
+          'marking modules as tested on staging failed; the next successful call retries',
+        );
       }
     }
   }

@@ -1,8 +1,8 @@
 /**
  * Lockout with growing delays for repeated failed sign-ins. Failures are counted per email and
  * client address together, so an outsider guessing from elsewhere cannot lock a user out, and
- * case or spacing variants of one email count as one. After `threshold` failures each further
- * failure locks that pair for `baseSeconds`, doubled per failure up to 15 minutes. A success
+ * case or spacing variants of one email count as one. The `threshold`-th failure locks that pair
+ * for `baseSeconds`, and each further one for twice as long as the last, up to 15 minutes. A success
  * clears the count. State is in memory, bounded, and forgotten after an hour without failures.
  */
 import { BoundedCache } from './cache.js';

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -34,8 +35,14 @@ function openSqlite(dataDir: string): OpenDatabase {
   };
 }
 
-function openPostgres(url: string, poolSize: number): OpenDatabase {
+function openPostgres(url: string, poolSize: number, log: Logger | undefined): OpenDatabase {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle connection that breaks, as when PostgreSQL stops, is reported here, and pg's pool
+  // throws it as an uncaught exception when nothing listens. The pool drops that connection
+  // and opens a new one on demand, so the error only needs logging.
+  pool.on('error', (error) => {
+    log?.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool replaces it');
+  });
   const shown = new URL(url);
   shown.password = '';
   return {
@@ -72,9 +79,11 @@ export async function openDatabase(options: {
   dataDir: string;
   databaseUrl?: string | undefined;
   poolSize?: number;
+  /** Receives errors of idle PostgreSQL connections. */
+  log?: Logger;
 }): Promise<OpenDatabase> {
   const open = options.databaseUrl
-    ? openPostgres(options.databaseUrl, options.poolSize ?? 10)
+    ? openPostgres(options.databaseUrl, options.poolSize ?? 10, options.log)
     : openSqlite(options.dataDir);
   await migrate(open);
   return open;
