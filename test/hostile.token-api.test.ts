@@ -8,11 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import SQLite from 'better-sqlite3';
 import { REFRESH_RACE_WINDOW_MS } from '../src/domain/refresh-chain.js';
 import type { BoardingResult } from '../src/services/platforms.js';
+import { dumpDatabase, readDatabase } from './helpers/database.js';
 import { basic, OPERATOR, startTestGatepass, type TestGatepass } from './helpers/gatepass.js';
-import { findSecrets, readDatabaseFiles } from './helpers/secret-scan.js';
+import { findSecrets } from './helpers/secret-scan.js';
 import {
   assertOAuthError,
   b64,
@@ -57,21 +57,15 @@ async function clientSecretId(gp: TestGatepass, board: BoardingResult): Promise<
 }
 
 /** Return the `grant.refused` audit rows of a stopped Gatepass, with their data parsed. */
-function refusedGrants(
-  gp: TestGatepass,
-): Array<{ actor_id: string; data: Record<string, unknown> }> {
-  const db = new SQLite(`${gp.dataDir}/gatepass.db`, { readonly: true });
-  try {
-    const rows = db
-      .prepare("SELECT actor_id, data FROM audit_events WHERE action = 'grant.refused'")
-      .all() as Array<{ actor_id: string; data: string }>;
-    return rows.map((row) => ({
-      actor_id: row.actor_id,
-      data: JSON.parse(row.data) as Record<string, unknown>,
-    }));
-  } finally {
-    db.close();
-  }
+async function refusedGrants(gp: TestGatepass): Promise<Array<{ actor_id: string; data: Record<string, unknown> }>> {
+  const rows = ((await dumpDatabase(gp.dataDir)).audit_events ?? []) as Array<{
+    action: string;
+    actor_id: string;
+    data: string;
+  }>;
+  return rows
+    .filter((row) => row.action === 'grant.refused')
+    .map((row) => ({ actor_id: row.actor_id, data: JSON.parse(row.data) as Record<string, unknown> }));
 }
 
 describe('token API secrets in the wrong field', () => {
@@ -146,7 +140,7 @@ describe('token API secrets in the wrong field', () => {
 
     before(async () => {
       await gp.stop();
-      refusals = refusedGrants(gp);
+      refusals = await refusedGrants(gp);
     });
 
     test('refusals are audited', () => {
@@ -165,14 +159,14 @@ describe('token API secrets in the wrong field', () => {
       assert.equal(known.length, 1);
     });
 
-    test('database keeps no misplaced secret', () => {
+    test('database keeps no misplaced secret', async () => {
       const misplaced = {
         client_secret: platform.client_secret,
         password,
         upper_password: password.toUpperCase(),
         lower_password: password.toLowerCase(),
       };
-      assert.deepEqual(findSecrets(readDatabaseFiles(gp.dataDir), misplaced), []);
+      assert.deepEqual(findSecrets(await readDatabase(gp.dataDir), misplaced), []);
     });
 
     test('logs keep no misplaced secret', () => {
@@ -201,7 +195,7 @@ describe('token API introspection audit', () => {
     );
     assert.deepEqual(introspected.body, { active: false });
     await gp.stop();
-    refusals = refusedGrants(gp);
+    refusals = await refusedGrants(gp);
   });
   after(() => gp.close());
 
