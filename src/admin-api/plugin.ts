@@ -46,6 +46,22 @@ async function authenticate(context: Context, request: FastifyRequest): Promise<
   return { kind: 'operator', id: identity.name, address: request.ip };
 }
 
+/**
+ * Return the first field that contains a NUL character, looking into nested arrays and objects. The
+ * walk uses its own stack, so a deeply nested body cannot overflow the call stack.
+ */
+function fieldWithNul(raw: Record<string, unknown>): string | undefined {
+  const pending: Array<[string, unknown]> = Object.entries(raw);
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [field, value] = next;
+    if (typeof value === 'string' && value.includes('\u0000')) return field;
+    if (value !== null && typeof value === 'object') {
+      for (const inner of Object.values(value)) pending.push([field, inner]);
+    }
+  }
+  return undefined;
+}
+
 async function run(
   context: Context,
   operation: Operation,
@@ -56,7 +72,18 @@ async function run(
     request.body && typeof request.body === 'object' && !Array.isArray(request.body)
       ? request.body
       : {};
-  const raw = { ...(request.query as object), ...body, ...(request.params as object) };
+  // Only GET and DELETE take their input from the query string, as the OpenAPI document states.
+  // Elsewhere it would let a password or comment travel in a URL, which proxies and logs keep.
+  const query = operation.method === 'GET' || operation.method === 'DELETE' ? request.query : {};
+  const raw = { ...(query as object), ...body, ...(request.params as object) };
+  // PostgreSQL cannot store U+0000 in text, so it would fail the query with a server error.
+  const nulField = fieldWithNul(raw);
+  if (nulField !== undefined) {
+    throw new ApiError(
+      'invalid_request',
+      `Invalid input: ${nulField}: must not contain the NUL character (U+0000).`,
+    );
+  }
   const input = operation.input.safeParse(raw);
   if (!input.success)
     throw new ApiError('invalid_request', `Invalid input: ${describeInputError(input.error)}.`);

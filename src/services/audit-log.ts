@@ -3,6 +3,9 @@ import { type ChainVerdict, verifyChain } from '../domain/audit-chain.js';
 import type { AuditFilter } from '../store/audit.js';
 import type { Store } from '../store/index.js';
 
+/** Maximum number of passes `verify` makes, each over rows appended during the one before. */
+const HEAD_ROUNDS = 3;
+
 export class AuditLogService {
   constructor(
     private readonly store: Store,
@@ -19,29 +22,40 @@ export class AuditLogService {
 
   /**
    * Check the whole chain a page at a time, then compare its end with the chain head, which
-   * catches rows removed from the end.
+   * catches rows removed from the end. Rows appended while the check runs move the head past
+   * the rows checked, so the check goes on from there, a few rounds at most, before it decides.
    */
   async verify(): Promise<ChainVerdict> {
     let start = { prevHash: '', nextSeq: 1 };
     let checked = 0;
     let last: { id: number; seq: number; hash: string } | undefined;
-    for (;;) {
-      const page = await this.store.audit.page(start.nextSeq - 1, 1000);
-      if (page.length === 0) break;
-      const verdict = verifyChain(this.chainKey, page, start);
-      if (!verdict.ok) return verdict;
-      checked += page.length;
-      last = page[page.length - 1];
-      if (!last) break;
-      start = { prevHash: last.hash, nextSeq: last.seq + 1 };
+    let head = { seq: 0, hash: '' };
+    for (let round = 0; round < HEAD_ROUNDS; round++) {
+      for (;;) {
+        const page = await this.store.audit.page(start.nextSeq - 1, 1000);
+        if (page.length === 0) break;
+        const verdict = verifyChain(this.chainKey, page, start);
+        if (!verdict.ok) return verdict;
+        checked += page.length;
+        last = page[page.length - 1];
+        if (!last) break;
+        start = { prevHash: last.hash, nextSeq: last.seq + 1 };
+      }
+      // Read after the rows: an append writes its rows and the head in one transaction.
+      head = await this.store.audit.head();
+      if (head.seq <= (last?.seq ?? 0)) break;
     }
-    const head = await this.store.audit.head();
-    if (head.seq !== (last?.seq ?? 0) || head.hash !== (last?.hash ?? '')) {
+    const lastSeq = last?.seq ?? 0;
+    if (head.seq !== lastSeq || head.hash !== (last?.hash ?? '')) {
+      const cause =
+        head.seq < lastSeq
+          ? 'rows were added past the head, or the head was changed'
+          : 'rows were removed from the end';
       return {
         ok: false,
         seq: head.seq,
         id: last?.id ?? 0,
-        problem: `the chain ends at row ${last?.seq ?? 0} but its head records row ${head.seq}: rows were removed from the end`,
+        problem: `the chain ends at row ${lastSeq} but its head records row ${head.seq}: ${cause}`,
       };
     }
     return { ok: true, rows: checked };

@@ -49,6 +49,21 @@ export async function issueSecret(
   return { id, secret };
 }
 
+/**
+ * Lock a platform's row until the caller's transaction ends. Returns false when no platform has
+ * the id. The no-op update takes the row lock on PostgreSQL and the write lock on SQLite. So
+ * concurrent rotations, module changes and approvals of one platform run one after another,
+ * each reading what the previous one committed.
+ */
+export async function lockPlatform(store: Store, platformId: string): Promise<boolean> {
+  const result = await store.db
+    .updateTable('platforms')
+    .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+    .where('id', '=', platformId)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
 export interface RotateRequest {
   platformId: string;
   environment: Environment;
@@ -114,6 +129,7 @@ export class CredentialService {
     const expiresAt = at + overlapSeconds * 1000;
 
     const result = await this.store.transaction(async (store) => {
+      await lockPlatform(store, platformId);
       const client = await this.client(store, platformId, environment);
       const active = (await store.secrets.activeFor(client.client_id, at)).filter(
         (s) => s.kind === kind && s.module_id === moduleId,
@@ -191,6 +207,7 @@ export class CredentialService {
       );
     const at = this.now();
     const issued = await this.store.transaction(async (store) => {
+      await lockPlatform(store, platformId);
       const clients = await store.platforms.clientsOf(platformId);
       if (clients.length === 0)
         throw new ApiError('not_found', `No platform has the id "${platformId}".`);

@@ -8,11 +8,18 @@ import { ApiError } from '../domain/errors.js';
 import type { Actor } from '../domain/events.js';
 import { randomId } from '../domain/secrets.js';
 import type { Store } from '../store/index.js';
+import { lockPlatform } from './credentials.js';
 import type { EventBus } from './events.js';
 import type { IssuedCredentials, PlatformService } from './platforms.js';
 
 export const STAGING_TESTS_ITEM = 'staging-tests';
-const SECRET_IN_TEXT = /gp_(test|live|admin)_[A-Za-z0-9_]{20,}/;
+/**
+ * Secrets, operator keys and refresh tokens (whose base64url body has "-" too), and JWTs such as
+ * access tokens. Checked after removing invisible format characters such as U+200B.
+ */
+const SECRET_IN_TEXT =
+  /gp_(test|live|admin)_[A-Za-z0-9_-]{20,}|eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\./;
+const FORMAT_CHARACTERS = /\p{Cf}/gu;
 const MAX_TEXT = 4000;
 
 export interface ChecklistItemState {
@@ -52,7 +59,7 @@ function checkText(text: string, what: string): string {
   if (trimmed.length > MAX_TEXT)
     throw new ApiError('invalid_request', `The ${what} must be at most ${MAX_TEXT} characters.`);
   // Comments are kept and audited; a pasted credential would live on in both.
-  if (SECRET_IN_TEXT.test(trimmed)) {
+  if (SECRET_IN_TEXT.test(trimmed.replace(FORMAT_CHARACTERS, ''))) {
     throw new ApiError(
       'invalid_request',
       `The ${what} contains what looks like a Gatepass secret; remove it. Never share secrets in comments.`,
@@ -275,6 +282,15 @@ export class GoLiveService {
     try {
       production = await this.store
         .transaction(async (store) => {
+          // A suspension or another approval may have committed since the checks above.
+          await lockPlatform(store, platformId);
+          const current = await store.platforms.find(platformId);
+          if (current?.status !== 'staging') {
+            throw new ApiError(
+              'conflict',
+              `Platform ${platformId} is ${current?.status ?? 'gone'}; go-live needs a platform in staging.`,
+            );
+          }
           const issued = await this.platforms.issueEnvironment(
             store,
             platformId,
@@ -289,6 +305,7 @@ export class GoLiveService {
           return issued.credentials;
         });
     } catch (error) {
+      if (error instanceof ApiError) return this.refuse(platformId, actor, 'status_changed', error);
       // A concurrent final approval issued them first: the client id is unique per environment.
       if ((await this.store.platforms.findClientFor(platformId, 'production')) !== undefined) {
         throw new ApiError(

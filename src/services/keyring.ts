@@ -100,11 +100,10 @@ export class Keyring {
   }
 
   /**
-   * Retire every key but the newest when nodes that started at once on an empty database each
-   * created a first key. Without this, the extra keys would stay published for good, because a
-   * rotation retires only the key that signs. Every node signs with the newest key once it
-   * reloads. Until then the others may sign with their own, so those stay published until such
-   * tokens have expired, as after a rotation.
+   * Retire all but the newest key after nodes that started at once on an empty database each
+   * created a first key, because a rotation retires only the signing key and the extras would
+   * stay published for good. A node signs with its own key until its next reload, so retired
+   * keys stay published until those tokens have expired, as after a rotation.
    */
   private async retireRacingFirstKeys(rows: SigningKeyRow[]): Promise<SigningKeyRow[]> {
     const racing = rows.slice(1).filter((row) => row.retired_at === null);

@@ -18,6 +18,7 @@ export interface OperatorIdentity {
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
+const SECRET_IN_NAME = /gp_(test|live|admin)_[A-Za-z0-9_-]{20,}/;
 
 export class OperatorService {
   constructor(
@@ -36,6 +37,13 @@ export class OperatorService {
       throw new ApiError(
         'invalid_request',
         `Operator name "${name}" must be 1 to 100 letters, digits, ".", "_", "@" or "-".`,
+      );
+    }
+    // The name is stored, listed and written into every audit row of the operator.
+    if (SECRET_IN_NAME.test(name)) {
+      throw new ApiError(
+        'invalid_request',
+        'The operator name looks like a Gatepass secret or key; choose a name such as an email address.',
       );
     }
     const at = this.now();

@@ -37,9 +37,9 @@ function openSqlite(dataDir: string): OpenDatabase {
 
 function openPostgres(url: string, poolSize: number, log: Logger | undefined): OpenDatabase {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
-  // An idle connection that breaks, as when PostgreSQL stops, is reported here, and pg's pool
-  // throws it as an uncaught exception when nothing listens. The pool drops that connection
-  // and opens a new one on demand, so the error only needs logging.
+  // An idle connection that breaks, as when PostgreSQL stops, is emitted as 'error' on the pool
+  // (pg-pool 3), which throws it as an uncaught exception when nothing listens. The pool drops
+  // that connection and opens a new one on demand, so the error only needs logging.
   pool.on('error', (error) => {
     log?.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool replaces it');
   });
@@ -51,6 +51,9 @@ function openPostgres(url: string, poolSize: number, log: Logger | undefined): O
     location: shown.toString(),
   };
 }
+
+/** Maximum migration attempts when a concurrent schema drop fails Kysely's catalog query. */
+const MIGRATION_ATTEMPTS = 5;
 
 /** Apply pending migrations. Kysely's migrator takes a lock, so concurrent starts apply them once. */
 export async function migrate(open: OpenDatabase): Promise<void> {
@@ -66,8 +69,16 @@ export async function migrate(open: OpenDatabase): Promise<void> {
     provider: migrationProvider(open.dialect),
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return;
+    // To find its tables, Kysely 0.28 reads the catalog of every schema, and PostgreSQL fails
+    // that query with 3F000 (invalid_schema_name) when another schema is dropped meanwhile.
+    // The failed attempt applied nothing, so it is tried again after a pause.
+    if ((error as { code?: unknown }).code === '3F000' && attempt < MIGRATION_ATTEMPTS) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(
       `Database migration ${failed} failed on ${open.location}: ${(error as Error).message}`,

@@ -66,11 +66,13 @@ export class OperatorStore {
       .where('operator_keys.revoked_at', 'is', null)
       .executeTakeFirst();
     if (!key) return undefined;
-    await this.db
+    // The condition makes one of two concurrent revocations find nothing to change.
+    const result = await this.db
       .updateTable('operator_keys')
       .set({ revoked_at: at })
       .where('id', '=', keyId)
-      .execute();
-    return key;
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n ? key : undefined;
   }
 }

@@ -46,7 +46,10 @@ export function handleTokenApiError(
     oauth = new OAuthError('temporarily_unavailable', error.message);
   else if (isDatabaseUnavailable(error)) {
     request.log.error({ err: error }, 'token API request failed: the database is unreachable');
-    oauth = new OAuthError('temporarily_unavailable', 'The token service cannot reach its database; retry in a few seconds.');
+    oauth = new OAuthError(
+      'temporarily_unavailable',
+      'The token service cannot reach its database; retry in a few seconds.',
+    );
   } else {
     const mapped = fromFramework(error as FastifyError);
     if (mapped) oauth = mapped;

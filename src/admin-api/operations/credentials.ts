@@ -1,6 +1,6 @@
 /** Operations on secrets and platform users. */
 import { z } from 'zod';
-import { environment, platformId, secretKind } from './fields.js';
+import { environment, integer, platformId, secretKind } from './fields.js';
 import { operation } from './types.js';
 
 export const credentialOperations = [
@@ -46,7 +46,7 @@ export const credentialOperations = [
       environment,
       kind: secretKind,
       module: z.string().optional(),
-      overlap_seconds: z.coerce.number().int().min(0),
+      overlap_seconds: integer.pipe(z.number().min(0)),
     }),
     revealsSecrets: true,
     status: 201,

@@ -1,6 +1,6 @@
 /** Operations on the audit log, the request log, signing keys and operator keys. */
 import { z } from 'zod';
-import { environment, limit, platformId, time } from './fields.js';
+import { environment, integer, limit, platformId, time } from './fields.js';
 import { operation } from './types.js';
 
 export const logOperations = [
@@ -67,7 +67,7 @@ export const logOperations = [
       platform: platformId.optional(),
       module: z.string().max(40).optional(),
       environment: environment.optional(),
-      status: z.coerce.number().int().min(1).max(599).optional(),
+      status: integer.pipe(z.number().min(1).max(599)).optional(),
       since: time.optional(),
       until: time.optional(),
       limit,
@@ -132,7 +132,7 @@ export const logOperations = [
     summary: 'Publish a new signing key now and sign with it after the publish delay',
     input: z.object({
       environment,
-      publish_delay_seconds: z.coerce.number().int().min(0).max(86_400).default(120),
+      publish_delay_seconds: integer.pipe(z.number().min(0).max(86_400)).default(120),
     }),
     run: (context, input, actor) =>
       context.signingKeys.rotate(input.environment, input.publish_delay_seconds, actor),

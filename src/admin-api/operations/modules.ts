@@ -1,6 +1,7 @@
 /** Operations that create, change and retire modules. */
 import { z } from 'zod';
 import type { Module } from '../../services/modules.js';
+import { integer } from './fields.js';
 import { operation } from './types.js';
 
 const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((text) => text === 'true')]);
@@ -40,7 +41,7 @@ export const moduleOperations = [
       staging_upstream: z.string(),
       production_upstream: z.string(),
       requires_provider_secret: flag.default(false),
-      timeout_ms: z.coerce.number().int().default(30_000),
+      timeout_ms: integer.default(30_000),
     }),
     status: 201,
     run: async (context, input, actor) =>
@@ -74,7 +75,7 @@ export const moduleOperations = [
       staging_upstream: z.string().optional(),
       production_upstream: z.string().optional(),
       requires_provider_secret: flag.optional(),
-      timeout_ms: z.coerce.number().int().optional(),
+      timeout_ms: integer.optional(),
     }),
     run: async (context, input, actor) => {
       const upstreams = {

@@ -1,6 +1,6 @@
 /** Operations on platforms, their modules, limits and allowlists. */
 import { z } from 'zod';
-import { environment, platformId } from './fields.js';
+import { environment, integer, platformId } from './fields.js';
 import { operation } from './types.js';
 
 const SHOW_COLUMNS = [
@@ -137,8 +137,8 @@ export const platformOperations = [
       "Set a platform's access-token lifetime and gateway rate limit (omit for the defaults)",
     input: z.object({
       id: platformId,
-      access_token_ttl: z.coerce.number().int().optional(),
-      rate_limit_per_minute: z.coerce.number().int().optional(),
+      access_token_ttl: integer.optional(),
+      rate_limit_per_minute: integer.optional(),
     }),
     run: (context, input, actor) =>
       context.accessPolicy.setLimits(
