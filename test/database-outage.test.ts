@@ -1,7 +1,7 @@
 /**
  * Runs Gatepass on PostgreSQL through a TCP proxy that the test can cut, as if PostgreSQL had
  * stopped: new connections are refused and open ones are destroyed. While it is cut, readiness
- * fails and names the database, the token API answers 503 with Retry-After, and gateway calls
+ * fails and names the database, the token API returns 503 with Retry-After, and gateway calls
  * with a token obtained before go on from cache, their request-log rows waiting in memory.
  * Once the proxy resumes, everything recovers without a restart. Needs TEST_DATABASE_URL.
  */
@@ -55,7 +55,7 @@ class DatabaseProxy {
     for (const socket of [client, upstream]) {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
-      // Either side failing ends both; the other side sees a reset, like a stopped server.
+      // Either side failing ends both, and the other side gets a reset, as from a stopped server.
       socket.on('error', () => {
         client.destroy();
         upstream.destroy();
@@ -156,8 +156,8 @@ describe('database outage', { skip: SKIP }, () => {
   });
 
   after(async () => {
-    await proxy?.close();
     await gatepass?.close();
+    await proxy?.close();
     rmSync(dataDir, { recursive: true, force: true });
     await dropTestDatabase(dataDir);
   });
@@ -171,7 +171,7 @@ describe('database outage', { skip: SKIP }, () => {
     assert.equal(body.database, 'unreachable');
   });
 
-  test('token API answers 503', async () => {
+  test('token API returns 503', async () => {
     const cases: Array<[string, Record<string, string>]> = [
       ['refresh_token', { grant_type: 'refresh_token', refresh_token: refreshToken }],
       [
@@ -185,11 +185,11 @@ describe('database outage', { skip: SKIP }, () => {
     ];
     for (const [name, form] of cases) {
       const result = await postForm(tokenUrl(), form);
-      const shown = `${name}: ${JSON.stringify(result.body)}`;
+      const detail = `${name}: ${JSON.stringify(result.body)}`;
 
-      assert.equal(result.status, 503, shown);
-      assert.equal(result.body.error, 'temporarily_unavailable', shown);
-      assert.match(String(result.body.error_description), /database/, shown);
+      assert.equal(result.status, 503, detail);
+      assert.equal(result.body.error, 'temporarily_unavailable', detail);
+      assert.match(String(result.body.error_description), /database/, detail);
       const retryAfter = Number(result.headers.get('retry-after'));
       assert.ok(
         Number.isInteger(retryAfter) && retryAfter > 0,
@@ -219,23 +219,25 @@ describe('database outage', { skip: SKIP }, () => {
   test('recovers after the database returns', async () => {
     await proxy.resume();
     const deadline = Date.now() + RECOVERY_DEADLINE_MS;
-    let ready: Response | undefined;
+    let ready = { status: 0, body: '' };
     while (Date.now() < deadline) {
-      ready = await fetch(`${gatepass.admin}/readyz`);
+      const response = await fetch(`${gatepass.admin}/readyz`);
+      ready = { status: response.status, body: await response.text() };
       if (ready.status === 200) break;
       await sleep(100);
     }
-    assert.equal(ready?.status, 200, `readyz after ${RECOVERY_DEADLINE_MS} ms`);
+    assert.equal(ready.status, 200, `readyz after ${RECOVERY_DEADLINE_MS} ms: ${ready.body}`);
 
     const refreshed = await postForm(tokenUrl(), {
       grant_type: 'refresh_token',
       refresh_token: refreshToken,
     });
     assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+    // This client's view was never cached, so issuing its token reads the database.
     const issued = await postForm(tokenUrl(), {
       grant_type: 'client_credentials',
-      client_id: clientId,
-      client_secret: clientSecret,
+      client_id: uncached.client_id,
+      client_secret: uncached.client_secret,
     });
     assert.equal(issued.status, 200, JSON.stringify(issued.body));
   });

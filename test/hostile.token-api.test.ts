@@ -57,7 +57,9 @@ async function clientSecretId(gp: TestGatepass, board: BoardingResult): Promise<
 }
 
 /** Return the `grant.refused` audit rows of a stopped Gatepass, with their data parsed. */
-async function refusedGrants(gp: TestGatepass): Promise<Array<{ actor_id: string; data: Record<string, unknown> }>> {
+async function refusedGrants(
+  gp: TestGatepass,
+): Promise<Array<{ actor_id: string; data: Record<string, unknown> }>> {
   const rows = ((await dumpDatabase(gp.dataDir)).audit_events ?? []) as Array<{
     action: string;
     actor_id: string;
@@ -65,7 +67,10 @@ async function refusedGrants(gp: TestGatepass): Promise<Array<{ actor_id: string
   }>;
   return rows
     .filter((row) => row.action === 'grant.refused')
-    .map((row) => ({ actor_id: row.actor_id, data: JSON.parse(row.data) as Record<string, unknown> }));
+    .map((row) => ({
+      actor_id: row.actor_id,
+      data: JSON.parse(row.data) as Record<string, unknown>,
+    }));
 }
 
 describe('token API secrets in the wrong field', () => {

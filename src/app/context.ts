@@ -97,6 +97,7 @@ export async function createContext(
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
     poolSize: config.databasePoolSize,
+    log,
   });
   const store = new Store(database.db, keys.auditChain);
   const events = new EventBus(log);

@@ -68,6 +68,7 @@ async function environmentListener(
       perClientPerMinute: config.rateLimits.tokenPerClientPerMinute,
       perAddressPerMinute: config.rateLimits.tokenPerAddressPerMinute,
     },
+    redis: context.redis?.publisher,
   });
   await gatewayApi(app, {
     environment,

@@ -14,6 +14,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { CallPrincipal, GatewayService } from '../services/gateway.js';
 import type { Module, ModuleRegistry } from '../services/modules.js';
 import type { RequestLogWriter } from '../services/request-log.js';
+import { isDatabaseUnavailable } from '../store/database.js';
 import {
   type HeaderNames,
   readCredential,
@@ -282,6 +283,14 @@ export async function gatewayApi(app: FastifyInstance, settings: GatewayOptions)
         // Fastify refuses some requests itself, such as one with a malformed Content-Type.
         const message = `The request is malformed: ${(error as Error).message}`;
         return sendError(request, reply, new ApiError('invalid_request', message));
+      }
+      if (isDatabaseUnavailable(error)) {
+        // Calls of clients already cached go on; one that needs the database waits for it.
+        request.log.error({ err: error }, 'gateway call failed: the database is unreachable');
+        reply.header('retry-after', '5');
+        const message =
+          'The gateway cannot reach its database to check these credentials; retry in a few seconds.';
+        return sendError(request, reply, new ApiError('service_unavailable', message));
       }
       request.log.error({ err: error }, 'gateway call failed');
       return sendError(

@@ -36,7 +36,13 @@ function openSqlite(dataDir: string): OpenDatabase {
 }
 
 function openPostgres(url: string, poolSize: number, log: Logger | undefined): OpenDatabase {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // Without a connect timeout, a database host that stops answering (rather than refusing)
+  // would hold every request until the operating system gives up on the connection.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 5_000,
+  });
   // An idle connection that breaks, as when PostgreSQL stops, is emitted as 'error' on the pool
   // (pg-pool 3), which throws it as an uncaught exception when nothing listens. The pool drops
   // that connection and opens a new one on demand, so the error only needs logging.
@@ -119,7 +125,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const code = String((error as { code?: unknown }).code ?? '');
   // PostgreSQL class 08 is connection exceptions; 57P01 to 57P03 are shutdowns.
   if (UNAVAILABLE_CODES.has(code) || code.startsWith('08') || /^57P0[1-3]$/.test(code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly/i.test(
+  return /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly|not queryable/i.test(
     error.message,
   );
 }

@@ -5,6 +5,7 @@
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Environment } from '../domain/environment.js';
 import { OAuthError } from '../domain/errors.js';
 import type { Keyring } from '../services/keyring.js';
@@ -35,6 +36,8 @@ export interface TokenApiOptions {
   keyring: Keyring;
   moduleIds: () => string[];
   rateLimits: { perClientPerMinute: number; perAddressPerMinute: number };
+  /** Shares the counters between nodes when set. */
+  redis?: Redis | undefined;
 }
 
 type Limiter = (
@@ -195,7 +198,13 @@ export async function tokenApi(app: FastifyInstance, options: TokenApiOptions): 
       },
     );
     scope.setErrorHandler(handleTokenApiError);
-    await scope.register(rateLimit, { global: false });
+    // With Redis the counters are shared by every node; while it is away, requests go through.
+    await scope.register(rateLimit, {
+      global: false,
+      ...(options.redis
+        ? { redis: options.redis, skipOnError: true, nameSpace: 'gatepass-ratelimit:' }
+        : {}),
+    });
     const window = { timeWindow: 60_000 };
     const limiters: Limiters = {
       byAddress: scope.createRateLimit({
