@@ -116,6 +116,7 @@ function printHuman(operation: Operation, result: unknown): void {
       'Secrets below are shown once. Store them now; Gatepass keeps only their hashes.',
       '',
     ]);
+  if (operation.cli.summary) printLines(operation.cli.summary(result));
   const table = operation.cli.table;
   if (table) {
     const rows = table.rows ? table.rows(result) : result;

@@ -65,6 +65,21 @@ export const platformOperations = [
     run: (context, input) => context.platforms.show(input.id),
     cli: {
       args: [{ field: 'id', description: 'platform id' }],
+      summary: (result) => {
+        const details = result as Awaited<
+          ReturnType<import('../../services/platforms.js').PlatformService['show']>
+        >;
+        const { platform } = details;
+        return [
+          `${platform.name} (${platform.id}), ${platform.status}`,
+          ...details.environments.map(
+            (env) =>
+              `${env.environment}: client_id ${env.client_id}, modules ${env.modules.join(', ') || '(none)'}`,
+          ),
+          `users: ${details.users.map((u) => `${u.email} (${u.role}, ${u.status})`).join('; ') || '(none)'}`,
+          '',
+        ];
+      },
       table: {
         columns: SHOW_COLUMNS,
         rows: (result) =>

@@ -21,6 +21,8 @@ export interface CliShape {
   lists?: string[];
   /** A field read from standard input when `--<field>-stdin` is given, such as a password. */
   stdin?: string;
+  /** Lines printed above the table without `--json`, for what the table leaves out. */
+  summary?: (result: unknown) => string[];
   /** Columns of the table printed without `--json`, and where the rows are in the result. */
   table?: { columns: string[]; rows?: (result: unknown) => unknown[] };
 }
