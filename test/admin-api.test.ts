@@ -491,11 +491,18 @@ describe('admin API operations', () => {
   });
 
   test('operator create-key is no-store', async () => {
-    const result = await call('POST', '/operators/keys', { name: 'bob' });
+    const result = await call('POST', '/operators/keys', { name: 'alice' });
 
     assert.equal(result.status, 201, JSON.stringify(result.body));
     assert.match(result.body.key, /^gp_admin_/);
     assert.equal(result.headers.get('cache-control'), 'no-store');
+  });
+
+  test('key for another operator is forbidden', async () => {
+    const result = await call('POST', '/operators/keys', { name: 'mallory' });
+
+    assert.equal(result.status, 403, JSON.stringify(result.body));
+    assert.equal(result.body.code, 'forbidden');
   });
 
   test('invalid JSON body is 400', async () => {

@@ -1,11 +1,10 @@
 /**
- * Faults that OAuth servers, JWT libraries and gateways have had in the field, each replayed
- * against a real Gatepass where the other test files send only part of the input: special
- * characters and colons in HTTP Basic, Basic at the gateway, cache validators on responses that
- * carry secrets, refresh and access tokens outliving a revoked secret, a password reset, a
- * disabled user or a restart, tokens of other kinds used as access tokens, retired signing
- * keys, credentials in the URL, secrets of the wrong length, brute force from one address,
- * email case at sign-up, and keys shared between environments.
+ * Faults that OAuth servers, JWT libraries and gateways have had in the field, replayed against
+ * a real Gatepass where the other test files send only part of the input. They cover HTTP Basic
+ * encoding, cache headers on secrets, tokens that outlive a revocation or a restart, tokens of
+ * other kinds, retired signing keys, credentials in the URL, secret lengths, brute force, email
+ * case and keys shared between environments. The last suite checks one operator approving
+ * go-live alone.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -84,7 +83,7 @@ async function gateway(
   return reply(await fetch(`${base}${path}`, { headers }));
 }
 
-/** The module and provider secret headers of `board` for the demo module. */
+/** Return the module and provider secret headers of `board` for the demo module. */
 function moduleHeaders(board: BoardingResult): Record<string, string> {
   const { 'x-client-id': _id, 'x-client-secret': _secret, ...secrets } = gatewayHeaders(board);
   return secrets;
@@ -301,7 +300,9 @@ describe('responses that carry secrets', () => {
       'rotate client secret': await rotate('client'),
       'rotate module secret': await rotate('module'),
       'rotate provider secret': await rotate('provider'),
-      'create operator key': await admin(gp, key, 'POST', '/operators/keys', { name: 'bob' }),
+      'create operator key': await admin(gp, key, 'POST', '/operators/keys', {
+        name: 'field-cases',
+      }),
     };
     for (const [label, result] of Object.entries(revealing)) {
       assert.ok([200, 201].includes(result.status), `${label}: ${JSON.stringify(result.body)}`);
@@ -416,8 +417,8 @@ describe('revoked secret on two nodes', () => {
 
   before(async () => {
     // Both nodes share one database and one issuer, as behind a load balancer. The second has no
-    // cache lifetime, as a node whose cached view has expired: without Redis a node may accept a
-    // revoked secret for up to cacheTtlMs, 2 s by default.
+    // cache lifetime, so it acts as a node whose cached view has expired. Without Redis a node
+    // may accept a revoked secret for up to cacheTtlMs, 2 s by default.
     const settings = { 'environments.staging.publicUrl': 'http://staging.gatepass.test' };
     first = await startTestGatepass({ settings });
     second = await startTestGatepass({
@@ -547,7 +548,7 @@ describe('user sessions after account changes', () => {
   });
   after(() => gp.close());
 
-  /** Add a user, sign in and make one gateway call, so that every cache holds the session. */
+  /** Add a user, sign in and make one gateway call, so that the session is in every cache. */
   async function activeUser(): Promise<{
     id: string;
     email: string;
@@ -779,8 +780,8 @@ describe('signing keys after rotation', () => {
     assert.ok((await stagingKids()).includes(oldKid), 'a retired key stays published a while');
 
     // Move the retired key's end of publication into the past, as if its overlap had passed.
-    // Only a token this node has not verified yet shows the key's removal: a verified token
-    // is cached for up to 60 s, and a key normally outlives every token it signed.
+    // Only a token this node has not verified yet shows the key's removal, because a verified
+    // token is cached for up to 60 s. A key normally outlives every token it signed.
     await gp.running.context.store.db
       .updateTable('signing_keys')
       .set({ expires_at: Date.now() - 1000 })
@@ -1043,7 +1044,8 @@ describe('keys of the two environments', () => {
       ).keys;
     const staging = await jwks(gp.staging);
     const production = await jwks(gp.production);
-    assert.ok(staging.length > 0 && production.length > 0);
+    assert.ok(staging.length > 0, 'staging publishes no key');
+    assert.ok(production.length > 0, 'production publishes no key');
     for (const key of staging) {
       assert.ok(!production.some((other) => other.kid === key.kid), `kid ${key.kid} is shared`);
       assert.ok(!production.some((other) => other.x === key.x), `key of ${key.kid} is shared`);
@@ -1055,5 +1057,36 @@ describe('keys of the two environments', () => {
       'at+jwt',
     );
     assertInvalidToken(await gateway(gp.staging, bearer(platform, forged)));
+  });
+});
+
+describe('go-live approval by one operator', () => {
+  let gp: TestGatepass;
+  let alice = '';
+  let board: BoardingResult;
+
+  before(async () => {
+    gp = await startTestGatepass({ settings: { 'goLive.approvalsRequired': 2 } });
+    alice = await operatorKey(gp);
+    board = await gp.board();
+    for (const item of ['agreement-signed', 'compliance-verified', 'production-addresses']) {
+      await gp.running.context.goLive.check(board.platform.id, item, 'checked', OPERATOR);
+    }
+    const call = await gateway(gp.staging, gatewayHeaders(board));
+    assert.equal(call.status, 200, 'the staging-tests item needs one staging call per module');
+    await gp.running.context.requestLog.flush();
+  });
+  after(() => gp.close());
+
+  test('one operator cannot approve twice', async () => {
+    const minted = await admin(gp, alice, 'POST', '/operators/keys', { name: 'mallory' });
+    const second = typeof minted.body.key === 'string' ? minted.body.key : 'gp_admin_none';
+    const path = `/platforms/${board.platform.id}/approve`;
+    await admin(gp, second, 'POST', path, {});
+    await admin(gp, alice, 'POST', path, {});
+
+    const shown = await admin(gp, alice, 'GET', `/platforms/${board.platform.id}`);
+    assert.equal(shown.status, 200, JSON.stringify(shown.body));
+    assert.equal(shown.body.platform.status, 'staging', 'one person approved go-live twice');
   });
 });

@@ -112,3 +112,17 @@ export function isOperatorKey(value: string): boolean {
   if (!match) return false;
   return checksum(value.slice(0, value.length - CHECK_LENGTH)) === value.slice(-CHECK_LENGTH);
 }
+
+const PLAIN_NAME = /^[A-Za-z0-9_.:-]{1,40}$/;
+const LOOKS_SECRET = /gp_(test|live|admin)_|^eyJ/;
+
+/**
+ * Quote a value a client sent, for an error message, only when it is a short plain name that
+ * cannot be a credential; otherwise describe it. A client that types a secret into the wrong
+ * field must not get it back in an error that may be logged or shown.
+ */
+export function quoteSubmitted(value: string): string {
+  return PLAIN_NAME.test(value) && !LOOKS_SECRET.test(value)
+    ? `"${value}"`
+    : '(the value sent, not repeated here)';
+}

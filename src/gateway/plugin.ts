@@ -205,7 +205,7 @@ function unmatched(modules: ModuleRegistry, request: FastifyRequest): ApiError {
   }
   return new ApiError(
     'not_found',
-    `No module is served at ${pathOf(request.url)}. Module prefixes: ${modules
+    `No module is served at this path. Module prefixes: ${modules
       .all()
       .map((m) => m.prefix)
       .join(', ')}.`,

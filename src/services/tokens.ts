@@ -18,6 +18,7 @@ import {
   sealRefreshToken,
 } from '../domain/refresh-token.js';
 import { formatScope, resolveScope } from '../domain/scope.js';
+import { quoteSubmitted } from '../domain/secrets.js';
 import type { Store } from '../store/index.js';
 import type { AccessPrincipal, AccessTokens } from './access-tokens.js';
 import type { ClientAuthenticator } from './client-auth.js';
@@ -217,7 +218,7 @@ export class TokenService {
     if (scope.ok) return scope.modules;
     const error = new OAuthError(
       'invalid_scope',
-      `Scope ${scope.unknown.map((m) => `"${m}"`).join(', ')} is not a module enabled for this platform in ${environment}. Allowed: ${formatScope(allowed) || '(none)'}.`,
+      `Scope ${scope.unknown.map(quoteSubmitted).join(', ')} is not a module enabled for this platform in ${environment}. Allowed: ${formatScope(allowed) || '(none)'}.`,
     );
     return this.refuse(environment, grantType, actor, error);
   }

@@ -4,6 +4,7 @@
  * 3.2), so that no caller can make two readings of one request disagree.
  */
 import { OAuthError } from '../domain/errors.js';
+import { quoteSubmitted } from '../domain/secrets.js';
 import type { ClientCredentials } from '../services/tokens.js';
 
 /** Longest accepted parameter value, in characters; refresh tokens are about 400. */
@@ -16,7 +17,8 @@ export type RawParams = Record<string, string | typeof REPEATED>;
 
 /** Parse an `application/x-www-form-urlencoded` body, marking repeated names. */
 export function parseForm(body: string): RawParams {
-  const params: RawParams = {};
+  // No prototype, so a parameter named __proto__ is an ordinary key and its repeats are caught.
+  const params: RawParams = Object.create(null) as RawParams;
   for (const [name, value] of new URLSearchParams(body)) {
     params[name] = Object.hasOwn(params, name) ? REPEATED : value;
   }
@@ -68,19 +70,22 @@ export function readParams(body: unknown): Record<string, string> {
       'The request body must be a form (application/x-www-form-urlencoded) or a JSON object.',
     );
   }
-  const params: Record<string, string> = {};
+  const params = Object.create(null) as Record<string, string>;
   for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
     if (value === REPEATED)
       throw new OAuthError(
         'invalid_request',
-        `Parameter "${name}" is repeated; send each parameter once.`,
+        `Parameter ${quoteSubmitted(name)} is repeated; send each parameter once.`,
       );
     if (typeof value !== 'string')
-      throw new OAuthError('invalid_request', `Parameter "${name}" must be a string.`);
+      throw new OAuthError(
+        'invalid_request',
+        `Parameter ${quoteSubmitted(name)} must be a string.`,
+      );
     if (value.length > MAX_PARAMETER_LENGTH) {
       throw new OAuthError(
         'invalid_request',
-        `Parameter "${name}" is longer than ${MAX_PARAMETER_LENGTH} characters.`,
+        `Parameter ${quoteSubmitted(name)} is longer than ${MAX_PARAMETER_LENGTH} characters.`,
       );
     }
     params[name] = value;

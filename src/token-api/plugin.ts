@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Environment } from '../domain/environment.js';
 import { OAuthError } from '../domain/errors.js';
+import { quoteSubmitted } from '../domain/secrets.js';
 import type { Keyring } from '../services/keyring.js';
 import type { TokenService } from '../services/tokens.js';
 import { handleTokenApiError, noStore } from './errors.js';
@@ -107,7 +108,7 @@ async function token(
   if (!grant) {
     throw new OAuthError(
       'unsupported_grant_type',
-      `Grant type "${grantType.slice(0, 64)}" is not supported. Use one of: ${GRANTS.map((g) => g.type).join(', ')}.`,
+      `Grant type ${quoteSubmitted(grantType)} is not supported. Use one of: ${GRANTS.map((g) => g.type).join(', ')}.`,
     );
   }
   const response = await grant.handle({

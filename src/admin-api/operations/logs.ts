@@ -1,5 +1,6 @@
 /** Operations on the audit log, the request log, signing keys and operator keys. */
 import { z } from 'zod';
+import { ApiError } from '../../domain/errors.js';
 import { environment, integer, limit, platformId, time } from './fields.js';
 import { operation } from './types.js';
 
@@ -150,11 +151,22 @@ export const logOperations = [
     name: 'operators.create-key',
     method: 'POST',
     path: '/admin/v1/operators/keys',
-    summary: 'Create an API key for an operator; returns the key once',
+    summary:
+      "Create an API key; through the API only for the caller's own name. Returns the key once",
     input: z.object({ name: z.string().min(1).max(100) }),
     revealsSecrets: true,
     status: 201,
-    run: (context, input, actor) => context.operators.createKey(input.name, actor),
+    run: (context, input, actor) => {
+      // Operators are told apart by name, for example for the distinct approvals go-live needs,
+      // so a key of the API may not mint other names. The CLI on the database creates them.
+      if (actor.address !== undefined && input.name !== actor.id) {
+        throw new ApiError(
+          'forbidden',
+          `An operator key can create keys for its own name (${actor.id}) only. Create keys for other operators with the gatepass CLI on the database.`,
+        );
+      }
+      return context.operators.createKey(input.name, actor);
+    },
     cli: { args: [{ field: 'name', description: 'operator name, such as an email address' }] },
   }),
   operation({
