@@ -1,0 +1,279 @@
+/**
+ * Soak: a fixed mix of token requests and gateway calls at a steady rate against one running
+ * Gatepass. `npm run bench:soak` (builds first), or `node bench/soak.mjs [--rate=500]
+ * [--seconds=60] [--warmup=10]` after `npm run build`.
+ *
+ * Gatepass starts once on a fresh data folder with 10 boarded platforms, in front of the
+ * minimal upstream (bench/upstream.mjs). autocannon, in a separate process, sends the mix at
+ * `--rate` requests/s over 50 connections, first for `--warmup` seconds, then for `--seconds`
+ * measured. Every connection cycles through the same five requests, so the mix is fixed:
+ *
+ *   1 in 5   POST /v1/auth/token, client_credentials with HTTP Basic
+ *   2 in 5   GET /echo/hello with a JWT
+ *   2 in 5   GET /echo/hello with client headers
+ *
+ * The JWTs are minted before the warm-up and live 900 s, longer than any soak this script
+ * accepts. The report gives errors by status, latency percentiles, and the server's resident
+ * memory (and its V8 heap) after the warm-up, every 10 s, at the end, and after 5 s idle.
+ * With `--heap-snapshots`, the server also writes a heap snapshot after the warm-up and at the
+ * end, which tells retained memory from garbage not yet collected. Rate limits are raised in
+ * the configuration file, as in the other benchmarks.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { accessToken, gatewayRequests } from './gateway.mjs';
+import {
+  fmt,
+  isMain,
+  makeTempDir,
+  printTable,
+  rssMiB,
+  runBenchmark,
+  runLoad,
+  seed,
+  startGatepass,
+  startUpstream,
+  writeConfig,
+} from './lib/harness.mjs';
+
+const PLATFORMS = 10;
+const CONNECTIONS = 50;
+/** Longest soak and warm-up accepted, in seconds: together less than the JWTs' 900 s. */
+const MAX_SECONDS = 600;
+const MAX_WARMUP_SECONDS = 120;
+const MEMORY_SAMPLE_MS = 10_000;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Resident memory of the server from /proc, and its V8 heap (used and reserved) and external
+ * memory from its Prometheus metrics, in MiB. A growing RSS with a flat heap points outside
+ * JavaScript.
+ */
+async function sampleMemory(gatepass) {
+  const text = await (await fetch(`${gatepass.urls.admin}/metrics`)).text();
+  const metric = (name) => {
+    const match = new RegExp(`^gatepass_${name} ([0-9.e+]+)$`, 'm').exec(text);
+    return match ? Number(match[1]) / 2 ** 20 : Number.NaN;
+  };
+  return {
+    rssMiB: rssMiB(gatepass.pid),
+    heapUsedMiB: metric('nodejs_heap_size_used_bytes'),
+    heapTotalMiB: metric('nodejs_heap_size_total_bytes'),
+    externalMiB: metric('nodejs_external_memory_bytes'),
+  };
+}
+
+/**
+ * Make the server write a V8 heap snapshot (SIGUSR2 with `--heapsnapshot-signal`), which runs
+ * a full garbage collection first, and return the memory the snapshot retains, in MiB: the
+ * sum of every node's self size. Writing it blocks the server for a second or two.
+ */
+async function retainedHeapMiB(gatepass, snapshotDir) {
+  const before = new Set(readdirSync(snapshotDir));
+  process.kill(gatepass.pid, 'SIGUSR2');
+  let file;
+  while (!file) {
+    await sleep(100);
+    file = readdirSync(snapshotDir).find((name) => !before.has(name));
+  }
+  // The snapshot is written on the server's main thread, so an answer means it is complete.
+  await fetch(`${gatepass.urls.admin}/healthz`);
+  const snapshot = JSON.parse(readFileSync(join(snapshotDir, file), 'utf8'));
+  const fields = snapshot.snapshot.meta.node_fields;
+  const selfSize = fields.indexOf('self_size');
+  let bytes = 0;
+  for (let i = selfSize; i < snapshot.nodes.length; i += fields.length) bytes += snapshot.nodes[i];
+  rmSync(join(snapshotDir, file));
+  return bytes / 2 ** 20;
+}
+
+function tokenRequest(platform) {
+  return {
+    method: 'POST',
+    path: '/v1/auth/token',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${platform.client_id}:${platform.client_secret}`).toString('base64')}`,
+    },
+    body: 'grant_type=client_credentials',
+  };
+}
+
+export async function benchSoak({
+  rate = 500,
+  seconds = 60,
+  warmup = 10,
+  heapSnapshots = false,
+} = {}) {
+  const folder = makeTempDir('soak');
+  const snapshotDir = join(folder, 'snapshots');
+  mkdirSync(snapshotDir);
+  const dataDir = join(folder, 'data');
+  const upstream = await startUpstream(folder);
+  const configFile = writeConfig(folder, upstream.url);
+  const seeded = await seed({
+    folder,
+    dataDir,
+    configFile,
+    platforms: PLATFORMS,
+    sample: PLATFORMS,
+  });
+  const nodeArgs = heapSnapshots
+    ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`]
+    : [];
+  const gatepass = await startGatepass({ folder, dataDir, configFile, nodeArgs });
+  const atStart = await sampleMemory(gatepass);
+
+  // The cycle holds the five requests of every platform, so all ten are in use.
+  const requests = [];
+  for (const platform of seeded.sample) {
+    const gateway = gatewayRequests(platform, await accessToken(gatepass.urls.staging, platform));
+    requests.push(
+      tokenRequest(platform),
+      gateway.jwt,
+      gateway.headers,
+      gateway.jwt,
+      gateway.headers,
+    );
+  }
+  const loads = join(folder, 'loads');
+  const spec = {
+    url: gatepass.urls.staging,
+    requests,
+    connections: CONNECTIONS,
+    overallRate: rate,
+    warmupSeconds: 0,
+  };
+
+  const warm = await runLoad(loads, { ...spec, label: 'soak warm-up', durationSeconds: warmup });
+  const afterWarmup = await sampleMemory(gatepass);
+  const retained = {};
+  if (heapSnapshots) retained.afterWarmupMiB = await retainedHeapMiB(gatepass, snapshotDir);
+  const samples = [{ second: 0, ...afterWarmup }];
+  const started = performance.now();
+  const sampler = setInterval(async () => {
+    const second = Math.round((performance.now() - started) / 1000);
+    try {
+      samples.push({ second, ...(await sampleMemory(gatepass)) });
+    } catch (error) {
+      console.warn(`memory sample at ${second} s failed: ${error.message}`);
+    }
+  }, MEMORY_SAMPLE_MS);
+  let measured;
+  try {
+    measured = await runLoad(loads, { ...spec, label: 'soak', durationSeconds: seconds });
+  } finally {
+    clearInterval(sampler);
+  }
+  const atEnd = await sampleMemory(gatepass);
+  await sleep(5_000);
+  const idleAfter = await sampleMemory(gatepass);
+  if (heapSnapshots) retained.atEndMiB = await retainedHeapMiB(gatepass, snapshotDir);
+  const { code } = await gatepass.stop();
+  return {
+    rate,
+    seconds,
+    warmupSeconds: warmup,
+    mix: { token: 1, gatewayJwt: 2, gatewayHeaders: 2 },
+    warmupFailed: warm.failed,
+    measured,
+    memory: {
+      atStart,
+      afterWarmup,
+      samples,
+      atEnd,
+      idleAfter,
+      maxRssMiB: Math.max(atEnd.rssMiB, ...samples.map((m) => m.rssMiB)),
+      ...(heapSnapshots ? { retainedHeap: retained } : {}),
+    },
+    serverExitCode: code,
+  };
+}
+
+function report(results) {
+  const { measured, memory } = results;
+  console.log(
+    `${fmt(results.seconds)} s at ${fmt(results.rate)} requests/s after a ${fmt(results.warmupSeconds)} s warm-up; mix per 5 requests: 1 token, 2 gateway with JWT, 2 gateway with client headers`,
+  );
+  printTable(
+    [
+      'requests',
+      'achieved/s',
+      'failed',
+      'statuses',
+      'p50 ms',
+      'p90 ms',
+      'p99 ms',
+      'p99.9 ms',
+      'max ms',
+    ],
+    [
+      [
+        fmt(measured.requests),
+        fmt(measured.requestsPerSecond),
+        fmt(measured.failed),
+        Object.entries(measured.statusCodes)
+          .map(([status, count]) => `${status}: ${count}`)
+          .join(', '),
+        fmt(measured.latency.p50, 2),
+        fmt(measured.latency.p90, 2),
+        fmt(measured.latency.p99, 2),
+        fmt(measured.latency.p999, 2),
+        fmt(measured.latency.max, 2),
+      ],
+    ],
+  );
+  console.log('\nServer memory:');
+  printTable(
+    ['when', 'RSS MiB', 'V8 heap used MiB', 'V8 heap total MiB', 'external MiB'],
+    [
+      ['at start', memory.atStart],
+      ...memory.samples.map((m) => [m.second === 0 ? 'after warm-up' : `${m.second} s`, m]),
+      ['at the end', memory.atEnd],
+      ['after 5 s idle', memory.idleAfter],
+    ].map(([when, m]) => [
+      when,
+      fmt(m.rssMiB, 1),
+      fmt(m.heapUsedMiB, 1),
+      fmt(m.heapTotalMiB, 1),
+      fmt(m.externalMiB, 1),
+    ]),
+  );
+  if (memory.retainedHeap) {
+    const { afterWarmupMiB, atEndMiB } = memory.retainedHeap;
+    console.log(
+      `V8 heap retained after a full garbage collection (heap snapshot): ${fmt(afterWarmupMiB, 1)} MiB after warm-up, ${fmt(atEndMiB, 1)} MiB at the end`,
+    );
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const { values } = parseArgs({
+    options: {
+      rate: { type: 'string', default: '500' },
+      seconds: { type: 'string', default: '60' },
+      warmup: { type: 'string', default: '10' },
+      'heap-snapshots': { type: 'boolean', default: false },
+    },
+  });
+  const options = {
+    rate: Number(values.rate),
+    seconds: Number(values.seconds),
+    warmup: Number(values.warmup),
+    heapSnapshots: values['heap-snapshots'],
+  };
+  const valid = (n, min, max) => Number.isInteger(n) && n >= min && n <= max;
+  if (
+    !valid(options.rate, 1, 100_000) ||
+    !valid(options.seconds, 1, MAX_SECONDS) ||
+    !valid(options.warmup, 0, MAX_WARMUP_SECONDS)
+  ) {
+    console.error(
+      `usage: node bench/soak.mjs [--rate=1..100000 requests/s] [--seconds=1..${MAX_SECONDS}] [--warmup=0..${MAX_WARMUP_SECONDS} seconds] [--heap-snapshots]`,
+    );
+    process.exit(2);
+  }
+  await runBenchmark('soak', () => benchSoak(options), report);
+}
