@@ -66,7 +66,7 @@ export async function accessToken(stagingUrl, platform) {
   return body.access_token;
 }
 
-/** The gateway requests of one platform: with its JWT, and with its client headers. */
+/** Return the gateway requests of one platform: with its JWT, and with its client headers. */
 export function gatewayRequests(platform, token) {
   const moduleSecret = platform.module_secrets.echo;
   return {

@@ -5,7 +5,7 @@
  *
  * For each size, bench/seed.mjs boards that many platforms into a fresh data folder through
  * Gatepass's services, then a fresh server starts on it. Its resident memory is read 5 s after
- * it first answered, before any load ("idle"), and again 5 s after the loads ("idle after
+ * it first responded, before any load ("idle"), and again 5 s after the loads ("idle after
  * load", with caches filled). The loads are the same at every size: 50 connections, 10 s
  * after a 3 s warm-up, cycling over the same number (100) of platforms spread evenly over the
  * whole database, so that only the size of the database differs:

@@ -26,7 +26,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
-/** Response times kept per maximum-rate run: 80 MB, far more than two cores can answer in 10 s. */
+/** Response times kept per maximum-rate run: 80 MB, far more responses than two cores send in 10 s. */
 const MAX_SAMPLES = 10_000_000;
 
 const pause = (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
@@ -70,9 +70,9 @@ async function cannon(options, capacity = MAX_SAMPLES) {
 /**
  * Run `overallRate` requests per second as one autocannon instance per connection, started
  * 1000/connections ms apart. autocannon paces a connection by sending its whole quota for
- * each second back to back when that second starts, and the connections of one instance
- * start together, so a single instance sends the load in one burst per second and the
- * latencies measure the burst's queue. Staggered instances spread the bursts over the second.
+ * each second back to back when that second starts. The connections of one instance start
+ * together, so a single instance sends the load in one burst per second, and the latencies
+ * measure the burst's queue. Staggered instances spread the bursts over the second.
  */
 async function pacedCannon(options) {
   const { connections, overallRate, duration, ...shared } = options;
@@ -162,7 +162,8 @@ async function mintRefreshTokens(spec, count) {
   const mint = {
     ...spec.refreshPool.mint,
     onResponse: (status, body) => {
-      if (status === 200) tokens.push(JSON.parse(body).refresh_token);
+      const token = status === 200 ? JSON.parse(body).refresh_token : undefined;
+      if (typeof token === 'string') tokens.push(token);
     },
   };
   const run = await cannon(
@@ -171,7 +172,7 @@ async function mintRefreshTokens(spec, count) {
   );
   if (tokens.length !== count) {
     throw new Error(
-      `minting refresh tokens: ${tokens.length} of ${count} requests succeeded (${run.non2xx} non-2xx, ${run.errors} errors)`,
+      `minting refresh tokens: ${tokens.length} of ${count} requests returned one (${run.non2xx} non-2xx, ${run.errors} errors)`,
     );
   }
   return tokens;
@@ -180,7 +181,7 @@ async function mintRefreshTokens(spec, count) {
 /**
  * Send every token of `tokens` once as a refresh_token grant. A token is taken when autocannon
  * builds a request, which can happen once more than it sends per connection at the end, so
- * the pool holds a few spare tokens rather than ever sending one twice.
+ * the pool keeps a few spare tokens rather than ever send one twice.
  */
 function refreshRun(spec, tokens, amount) {
   const [template] = spec.requests;
@@ -230,7 +231,6 @@ if (target.hostname !== '127.0.0.1') {
 }
 const result = spec.refreshPool ? await runRefresh(spec) : await runPlain(spec);
 const cpu = process.cpuUsage();
-// The harness subtracts the load generator's own CPU time when it checks for other work.
 result.loadCpuSeconds = (cpu.user + cpu.system) / 1e6;
 const text = `${JSON.stringify(result, null, 2)}\n`;
 if (resultFile) writeFileSync(resultFile, text);

@@ -1,12 +1,12 @@
 /**
- * The peer of the token API benchmark: node-oidc-provider 8.8 (the last line that supports
- * Node.js 20; 9.x warns at import that it needs Node.js 22) with one client and the
- * `client_credentials` grant, issuing JWT access tokens signed with EdDSA (Ed25519).
+ * The peer of the token API benchmark: node-oidc-provider 8.8 with one client and the
+ * `client_credentials` grant, issuing JWT access tokens signed with EdDSA (Ed25519). 8.8 is the
+ * last line that supports Node.js 20, because 9.x warns at import that it needs Node.js 22.
  *
  *   node bench/peer-oidc.mjs PORT CLIENT_ID CLIENT_SECRET
  *
  * oidc-provider issues JWT access tokens only for a resource server, so a resource indicator
- * is configured and used by default; without one it issues opaque tokens and stores each.
+ * is configured and used by default. Without one it issues opaque tokens and stores each.
  * JWT access tokens are not stored (oidc-provider writes only opaque ones to its adapter), so
  * like Gatepass's `client_credentials` the grant writes nothing per request. It uses
  * oidc-provider's in-memory adapter, which it warns is meant for development; this grant
@@ -41,7 +41,7 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
       response_types: [],
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_basic',
-      // The keystore holds one Ed25519 key, and client metadata defaults to RS256.
+      // The keystore contains one Ed25519 key, and client metadata defaults to RS256.
       id_token_signed_response_alg: 'EdDSA',
     },
   ],

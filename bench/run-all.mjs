@@ -19,7 +19,7 @@ function runScript(script) {
   });
 }
 
-// The running benchmark gets the signal too and stops the processes it started; no further
+// The running benchmark gets the signal too and stops the processes it started. No further
 // benchmark starts.
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {

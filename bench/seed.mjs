@@ -7,7 +7,7 @@
  * Each platform is boarded onto staging with every configured module, exactly as
  * `gatepass platforms board` does (one transaction, secrets stored as HMAC digests, audit
  * events written in batches). `--users` adds U users with the role developer to the first
- * sampled platform, for the `user_credentials` grant. The output holds the plaintext
+ * sampled platform, for the `user_credentials` grant. The output contains the plaintext
  * credentials of K platforms spread evenly over the range, so that a load can touch old and
  * new rows alike; the secrets of the others are discarded. Needs `npm run build` first.
  */

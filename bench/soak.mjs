@@ -16,7 +16,7 @@
  * accepts. The report gives errors by status, latency percentiles, and the server's resident
  * memory (and its V8 heap) after the warm-up, every 10 s, at the end, and after 5 s idle.
  * With `--heap-snapshots`, the server also writes a heap snapshot after the warm-up and at the
- * end, which tells retained memory from garbage not yet collected. Rate limits are raised in
+ * end, which separates retained memory from garbage not yet collected. Rate limits are raised in
  * the configuration file, as in the other benchmarks.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -39,7 +39,7 @@ import {
 
 const PLATFORMS = 10;
 const CONNECTIONS = 50;
-/** Longest soak and warm-up accepted, in seconds: together less than the JWTs' 900 s. */
+/** Maximum soak and warm-up, in seconds: together less than the JWTs' lifetime of 900 s. */
 const MAX_SECONDS = 600;
 const MAX_WARMUP_SECONDS = 120;
 const MEMORY_SAMPLE_MS = 10_000;
@@ -78,7 +78,7 @@ async function retainedHeapMiB(gatepass, snapshotDir) {
     await sleep(100);
     file = readdirSync(snapshotDir).find((name) => !before.has(name));
   }
-  // The snapshot is written on the server's main thread, so an answer means it is complete.
+  // The snapshot is written on the server's main thread, so a response means it is complete.
   await fetch(`${gatepass.urls.admin}/healthz`);
   const snapshot = JSON.parse(readFileSync(join(snapshotDir, file), 'utf8'));
   const fields = snapshot.snapshot.meta.node_fields;
@@ -126,7 +126,7 @@ export async function benchSoak({
   const gatepass = await startGatepass({ folder, dataDir, configFile, nodeArgs });
   const atStart = await sampleMemory(gatepass);
 
-  // The cycle holds the five requests of every platform, so all ten are in use.
+  // The cycle contains the five requests of every platform, so all ten are in use.
   const requests = [];
   for (const platform of seeded.sample) {
     const gateway = gatewayRequests(platform, await accessToken(gatepass.urls.staging, platform));

@@ -3,16 +3,17 @@
  * `node bench/startup.mjs` after `npm run build`.
  *
  * Each sample spawns `node dist/cli/main.js start` and polls the staging listener every 5 ms
- * until the first request is served with 200; the time runs from just before the spawn, so it
+ * until the first request is served with 200. The time runs from just before the spawn, so it
  * includes loading Node.js and the compiled code. Two cases, 7 samples each:
  *
- *   first start   an empty data folder: the master key, the migrations and the first signing
- *                 keys are created; the first request is GET /.well-known/jwks.json
- *   restart       a data folder with one boarded platform; the first request is a
- *                 client_credentials token request, so it includes the first database reads
+ *   first start   An empty data folder, so the master key, the schema and the first signing
+ *                 keys are created. The first request is GET /.well-known/jwks.json.
+ *   restart       A data folder with one boarded platform. The first request is a
+ *                 client_credentials token request, so it includes the first database reads.
  *
- * For scale, it also times Node.js running an empty script, and Node.js only loading the
- * compiled modules that `gatepass start` loads.
+ * For scale, it also times Node.js running an empty script, Node.js only loading the compiled
+ * modules that `gatepass start` loads, and Node.js loading pg and ioredis alone, which
+ * `gatepass start` loads even on SQLite without Redis.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import {
   HOST,
   isMain,
   makeTempDir,
+  measureOnIdleCores,
   printTable,
   ROOT,
   runBenchmark,
@@ -78,7 +80,7 @@ async function timeToFirstRequest(folder, dataDir, configFile, request) {
       }
       if (status === 200) return performance.now() - started;
       if (status !== undefined)
-        throw new Error(`${request.method} ${request.path} answered ${status}`);
+        throw new Error(`${request.method} ${request.path} returned status ${status}`);
       if (performance.now() - started > TIMEOUT_MS)
         throw new Error(`no request served within ${TIMEOUT_MS} ms`);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
@@ -98,16 +100,32 @@ function summarize(samples) {
   };
 }
 
+/** Take SAMPLES timings of `sampleOnce` on idle cores (see measureOnIdleCores). */
+function sampleCase(label, sampleOnce) {
+  return measureOnIdleCores(label, async () => {
+    const samples = [];
+    for (let i = 0; i < SAMPLES; i++) samples.push(await sampleOnce());
+    return summarize(samples);
+  });
+}
+
+/** Milliseconds from spawning `node ARGS` until it exits. */
+async function timeNode(args) {
+  const started = performance.now();
+  await new Promise((resolve) => spawn(process.execPath, args).on('exit', resolve));
+  return performance.now() - started;
+}
+
 export async function benchStartup() {
   const folder = makeTempDir('startup');
   // No request here reaches the module's upstream, so nothing listens at this address.
   const configFile = writeConfig(folder, `http://${HOST}:9`);
 
   const jwks = { method: 'GET', path: '/.well-known/jwks.json' };
-  const first = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    first.push(await timeToFirstRequest(folder, join(folder, `empty-${i}`), configFile, jwks));
-  }
+  let emptyFolders = 0;
+  const firstStart = await sampleCase('first start', () =>
+    timeToFirstRequest(folder, join(folder, `empty-${emptyFolders++}`), configFile, jwks),
+  );
 
   const dataDir = join(folder, 'boarded');
   const [platform] = (await seed({ folder, dataDir, configFile, platforms: 1 })).sample;
@@ -120,29 +138,26 @@ export async function benchStartup() {
     },
     body: 'grant_type=client_credentials',
   };
-  const restart = [];
-  for (let i = 0; i < SAMPLES; i++)
-    restart.push(await timeToFirstRequest(folder, dataDir, configFile, token));
+  const restart = await sampleCase('restart', () =>
+    timeToFirstRequest(folder, dataDir, configFile, token),
+  );
 
   // For scale: Node.js running an empty script, and Node.js loading the modules that
   // `gatepass start` loads (dist/cli/main.js imports these two and runs the command).
-  const timeNode = async (args) => {
-    const samples = [];
-    for (let i = 0; i < SAMPLES; i++) {
-      const started = performance.now();
-      await new Promise((resolve) => spawn(process.execPath, args).on('exit', resolve));
-      samples.push(performance.now() - started);
-    }
-    return summarize(samples);
-  };
   const importCode = ['cli/start.js', 'cli/operations.js']
     .map((file) => `await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist', file)).href)});`)
     .join(' ');
+  // pg and ioredis are imported at start even on SQLite without Redis.
+  const importPackage = (name) => ['--input-type=module', '-e', `await import('${name}');`];
   return {
-    firstStart: summarize(first),
-    restart: summarize(restart),
-    nodeAlone: await timeNode(['-e', '0']),
-    loadModules: await timeNode(['--input-type=module', '-e', importCode]),
+    firstStart,
+    restart,
+    nodeAlone: await sampleCase('node -e 0', () => timeNode(['-e', '0'])),
+    loadModules: await sampleCase('loading the modules', () =>
+      timeNode(['--input-type=module', '-e', importCode]),
+    ),
+    loadPg: await sampleCase('loading pg', () => timeNode(importPackage('pg'))),
+    loadIoredis: await sampleCase('loading ioredis', () => timeNode(importPackage('ioredis'))),
   };
 }
 
@@ -155,6 +170,8 @@ function report(results) {
       row('restart, one platform, client_credentials token request', results.restart),
       row('node -e 0 (Node.js alone, for scale)', results.nodeAlone),
       row('Node.js loading the modules of gatepass start, nothing run', results.loadModules),
+      row('Node.js loading pg alone', results.loadPg),
+      row('Node.js loading ioredis alone', results.loadIoredis),
     ],
   );
 }

@@ -1,6 +1,6 @@
 /**
- * The minimal upstream of the gateway benchmarks: `node bench/upstream.mjs PORT` answers every
- * request on 127.0.0.1:PORT with the same small JSON body, so that the figures measure the
+ * The minimal upstream of the gateway benchmarks: `node bench/upstream.mjs PORT` responds to
+ * every request on 127.0.0.1:PORT with the same small JSON body, so that the figures measure the
  * proxy in front of it rather than the module behind it.
  */
 import { createServer } from 'node:http';

@@ -20,7 +20,13 @@ import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ownTicks, processTicks, secondsToTicks, systemTicks, waitForQuiet } from './cpu.mjs';
+import {
+  coreSpeedProbeMs,
+  ownAndReapedTicks,
+  processTicks,
+  systemTicks,
+  waitForQuiet,
+} from './cpu.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BENCH = join(ROOT, 'bench');
@@ -44,7 +50,7 @@ export function requireBuild() {
   }
 }
 
-/** A port that was free on 127.0.0.1 a moment ago; the OS picks it. */
+/** Return a port that was free on 127.0.0.1 a moment ago, picked by the OS. */
 export function freePort() {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
@@ -110,7 +116,7 @@ export function startNode(name, args, { env = {}, logFile, cwd = ROOT } = {}) {
   return handle;
 }
 
-/** The last `lines` lines of a log file, for error messages. */
+/** Return the last `lines` lines of a log file, for error messages. */
 export function tail(file, lines = 20) {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -120,7 +126,7 @@ export function tail(file, lines = 20) {
 }
 
 /**
- * Poll `url` until it answers with any HTTP status. Throws when `processHandle` exits first or
+ * Poll `url` until it responds with any HTTP status. Throws when `processHandle` exits first or
  * when `timeoutMs` passes.
  */
 export async function waitForHttp(
@@ -132,7 +138,7 @@ export async function waitForHttp(
   for (;;) {
     if (processHandle?.exited) {
       throw new Error(
-        `${processHandle.name} exited before ${url} answered:\n${tail(processHandle.logFile)}`,
+        `${processHandle.name} exited before ${url} responded:\n${tail(processHandle.logFile)}`,
       );
     }
     try {
@@ -144,7 +150,7 @@ export async function waitForHttp(
     }
     if (Date.now() > deadline) {
       throw new Error(
-        `${url} did not answer within ${timeoutMs} ms:\n${tail(processHandle?.logFile)}`,
+        `${url} did not respond within ${timeoutMs} ms:\n${tail(processHandle?.logFile)}`,
       );
     }
     await new Promise((wake) => setTimeout(wake, intervalMs));
@@ -182,11 +188,23 @@ export function rssMiB(pid) {
   return Number(match[1]) / 1024;
 }
 
+/** Merge `override` into `base`: plain objects key by key, anything else replaced. */
+function mergeSettings(base, override) {
+  const merged = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const plain = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+    merged[key] = plain(value) && plain(base[key]) ? mergeSettings(base[key], value) : value;
+  }
+  return merged;
+}
+
 /**
- * The benchmark configuration file: one module `echo` at `/echo` whose upstream is
- * `upstreamUrl` in both environments, and rate limits raised out of the way.
+ * Write the benchmark configuration file: one module `echo` at `/echo` whose upstream is
+ * `upstreamUrl` in both environments, and rate limits raised out of the way. `settings` and
+ * then the JSON in the environment variable GATEPASS_BENCH_CONFIG, if set, are merged over it,
+ * to measure a setting such as `{"tokens":{"refreshForClientCredentials":false}}`.
  */
-export function writeConfig(folder, upstreamUrl, extra = {}) {
+export function writeConfig(folder, upstreamUrl, settings = {}) {
   const config = {
     modules: [
       {
@@ -205,10 +223,20 @@ export function writeConfig(folder, upstreamUrl, extra = {}) {
       // 50 connections signing in as one user would otherwise lock it out.
       signInFailuresBeforeLockout: UNLIMITED,
     },
-    ...extra,
   };
+  const extra = process.env.GATEPASS_BENCH_CONFIG;
+  let override = {};
+  if (extra) {
+    try {
+      override = JSON.parse(extra);
+    } catch (error) {
+      throw new Error(`GATEPASS_BENCH_CONFIG is not valid JSON: ${error.message}`);
+    }
+  }
+  mkdirSync(folder, { recursive: true });
   const file = join(folder, 'gatepass.json');
-  writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+  const merged = mergeSettings(mergeSettings(config, settings), override);
+  writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
   return file;
 }
 
@@ -292,74 +320,87 @@ export async function seed({ folder, dataDir, configFile, platforms, sample = 1,
   return JSON.parse(readFileSync(out, 'utf8'));
 }
 
-/** CPU ticks used so far by this process and every child still running. */
+/**
+ * CPU ticks used so far by this process, its children that have exited (the kernel adds them
+ * to this process once Node.js reaps them), and its children still running.
+ */
 function benchmarkTicks() {
-  let ticks = ownTicks();
+  let ticks = ownAndReapedTicks();
   for (const handle of children) ticks += processTicks(handle.pid) ?? 0;
   return ticks;
 }
 
-/** Share of all cores' time that processes outside this benchmark may use during a load. */
+/** Share of all cores' time that processes outside this benchmark may use during a measurement. */
 const OTHER_CPU_LIMIT_PERCENT = 5;
-/** Runs of one load at most, when other work shares the cores. */
-const LOAD_ATTEMPTS = 3;
+/** Runs of one measurement at most, when other work shares the cores. */
+const ATTEMPTS = 3;
 
-/** Run bench/load.mjs once and measure the CPU time that other processes used meanwhile. */
-async function runLoadOnce(folder, spec) {
-  const specFile = join(folder, `load-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
-  const resultFile = `${specFile}.result.json`;
-  writeFileSync(specFile, JSON.stringify(spec));
+/** Run `work` once and measure the share of the cores that other processes used meanwhile. */
+async function measureOnce(work) {
   const systemBefore = systemTicks();
   const ticksBefore = benchmarkTicks();
-  const handle = startNode('load', [join(BENCH, 'load.mjs'), specFile, resultFile], {
-    logFile: join(folder, 'load.log'),
-  });
-  const { code } = await handle.exit;
+  const result = await work();
   const systemAfter = systemTicks();
-  const ticksAfter = benchmarkTicks();
-  if (code !== 0 || !existsSync(resultFile)) {
-    throw new Error(
-      `bench/load.mjs failed on ${spec.label ?? spec.url} (exit code ${code}):\n${tail(handle.logFile)}`,
-    );
-  }
-  const result = JSON.parse(readFileSync(resultFile, 'utf8'));
-  const ours = ticksAfter - ticksBefore + secondsToTicks(result.loadCpuSeconds);
+  const ours = benchmarkTicks() - ticksBefore;
   const other = systemAfter.busy - systemBefore.busy - ours;
-  result.otherCpuPercent = Math.max(0, (100 * other) / (systemAfter.total - systemBefore.total));
-  return result;
+  const otherCpuPercent = Math.max(0, (100 * other) / (systemAfter.total - systemBefore.total));
+  return { ...result, otherCpuPercent };
 }
 
 /**
- * Run one autocannon load in a separate process (`bench/load.mjs`), so that the load
- * generator is not the process being measured. `spec` is described in load.mjs.
- *
- * The result carries `otherCpuPercent`: the share of all cores' time, over the run, used by
- * processes outside this benchmark. Above 5%, other work shared the cores and the figures
- * are low, so the load waits for idle cores (at most a minute) and runs again, up to three
- * runs in all. The result with the least other work is returned, with a warning when even
- * that one exceeded 5%.
+ * Run the measurement `work` (returning an object) and add `otherCpuPercent`: the share of all
+ * cores' time, over the run, that processes outside this benchmark used. Above 5%, other work
+ * shared the cores and the figures are low, so `work` runs again once the cores are idle
+ * (waiting at most a minute), up to three runs in all. Returns the run with the least other
+ * work, with `attempts`, and warns when even that one exceeded 5%.
  */
-export async function runLoad(folder, spec) {
-  await mkdir(folder, { recursive: true });
+export async function measureOnIdleCores(label, work) {
   let best;
-  for (let attempt = 1; attempt <= LOAD_ATTEMPTS; attempt++) {
-    const result = { ...(await runLoadOnce(folder, spec)), attempts: attempt };
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    const result = { ...(await measureOnce(work)), attempts: attempt };
     if (!best || result.otherCpuPercent < best.otherCpuPercent) best = result;
     if (result.otherCpuPercent <= OTHER_CPU_LIMIT_PERCENT) break;
     console.warn(
-      `"${spec.label}": other processes used ${fmt(result.otherCpuPercent)}% of the cores (run ${attempt} of at most ${LOAD_ATTEMPTS})`,
+      `"${label}": other processes used ${fmt(result.otherCpuPercent)}% of the cores (run ${attempt} of at most ${ATTEMPTS})`,
     );
-    if (attempt < LOAD_ATTEMPTS) await waitForQuiet({ maxWaitSeconds: 60 });
+    if (attempt < ATTEMPTS) await waitForQuiet({ maxWaitSeconds: 60 });
   }
   if (best.otherCpuPercent > OTHER_CPU_LIMIT_PERCENT) {
     console.warn(
-      `warning: "${spec.label}" kept ${fmt(best.otherCpuPercent)}% of other work on the cores; its figures are low`,
+      `warning: "${label}" kept ${fmt(best.otherCpuPercent)}% of other work on the cores; its figures are low`,
     );
   }
   return best;
 }
 
-/** The facts of this machine that every figure depends on. */
+/** Run bench/load.mjs once and return its result. */
+async function runLoadProcess(folder, spec) {
+  const specFile = join(folder, `load-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+  const resultFile = `${specFile}.result.json`;
+  writeFileSync(specFile, JSON.stringify(spec));
+  const handle = startNode('load', [join(BENCH, 'load.mjs'), specFile, resultFile], {
+    logFile: join(folder, 'load.log'),
+  });
+  const { code } = await handle.exit;
+  if (code !== 0 || !existsSync(resultFile)) {
+    throw new Error(
+      `bench/load.mjs failed on ${spec.label ?? spec.url} (exit code ${code}):\n${tail(handle.logFile)}`,
+    );
+  }
+  return JSON.parse(readFileSync(resultFile, 'utf8'));
+}
+
+/**
+ * Run one autocannon load in a separate process (`bench/load.mjs`), so that the load
+ * generator is not the process being measured, on idle cores as `measureOnIdleCores`
+ * describes. `spec` is described in load.mjs.
+ */
+export async function runLoad(folder, spec) {
+  await mkdir(folder, { recursive: true });
+  return measureOnIdleCores(spec.label ?? spec.url, () => runLoadProcess(folder, spec));
+}
+
+/** Return the facts of this machine that every figure depends on. */
 export function machine() {
   return {
     node: process.version,
@@ -381,22 +422,24 @@ export async function saveResult(name, result) {
   return file;
 }
 
-/** Whether the module at `moduleUrl` is the script node was started with. */
+/** Return whether the module at `moduleUrl` is the script node was started with. */
 export function isMain(moduleUrl) {
   return process.argv[1] !== undefined && moduleUrl === pathToFileURL(process.argv[1]).href;
 }
 
 /**
- * Run one benchmark as a script: check the build, wait up to two minutes for the cores to be
- * idle (other work on them lowers every figure), run `work`, print `report`, save the
- * results, and stop every process and delete every folder whatever happens.
+ * Run one benchmark as a script. Check the build, wait up to two minutes for the cores to be
+ * idle (other work on them lowers every figure) and take a core speed reading. Then run
+ * `work`, print `report` and save the results. A `finally` block stops every process and
+ * deletes every folder, also when `work` throws.
  */
 export async function runBenchmark(name, work, report) {
   requireBuild();
   stopOnSignals();
   const busyBeforePercent = await waitForQuiet();
+  const speedProbeMs = coreSpeedProbeMs();
   console.log(
-    `${name}: ${cpus().length} cores, node ${process.version}, cores ${fmt(busyBeforePercent)}% busy before the run`,
+    `${name}: ${cpus().length} cores, node ${process.version}, cores ${fmt(busyBeforePercent)}% busy before the run, speed probe ${fmt(speedProbeMs)} ms`,
   );
   if (busyBeforePercent > 10) {
     console.warn(
@@ -406,7 +449,8 @@ export async function runBenchmark(name, work, report) {
   try {
     const results = await work();
     report(results);
-    console.log(`results: ${await saveResult(name, { busyBeforePercent, ...results })}`);
+    const file = await saveResult(name, { busyBeforePercent, speedProbeMs, ...results });
+    console.log(`results: ${file}`);
   } finally {
     await stopAll();
   }
@@ -429,7 +473,7 @@ export function printTable(header, rows) {
   console.log(lines.join('\n'));
 }
 
-/** One table row of a load result: requests/s, p50 and p99 latency in ms, and failed requests. */
+/** Return one table row of a load result: requests/s, p50 and p99 latency in ms, and failed requests. */
 export function loadCells(result) {
   return [
     fmt(result.requestsPerSecond),
