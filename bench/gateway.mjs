@@ -110,10 +110,12 @@ export async function benchGateway() {
   await expectOk('bare proxy', bare.url, bareRequest);
 
   const loads = join(folder, 'loads');
+  const serverPids = { [bare.url]: bare.pid, [gatepass.urls.staging]: gatepass.pid };
   const run = (label, url, request, overallRate) =>
     runLoad(loads, {
       label,
       url,
+      serverPid: serverPids[url],
       requests: [request],
       ...LOAD,
       ...(overallRate ? { overallRate } : {}),
@@ -166,7 +168,15 @@ function printAtRate(title, runs) {
     return `${difference >= 0 ? '+' : ''}${fmt(difference, 2)}`;
   };
   printTable(
-    ['GET /echo/hello', 'requests/s', 'p50 ms', 'p99 ms', 'failed', 'p99 above bare, ms'],
+    [
+      'GET /echo/hello',
+      'requests/s',
+      'p50 ms',
+      'p99 ms',
+      'failed',
+      'server CPU µs',
+      'p99 above bare, ms',
+    ],
     [
       ['bare Fastify proxy', ...loadCells(runs.bare), '0'],
       ['Gatepass, JWT', ...loadCells(runs.jwt), above(runs.jwt)],
@@ -180,7 +190,15 @@ function report(results) {
   const share = (r) => `${fmt((100 * r.requestsPerSecond) / max.bare.requestsPerSecond)}%`;
   console.log('Maximum rate:');
   printTable(
-    ['GET /echo/hello', 'requests/s', 'p50 ms', 'p99 ms', 'failed', 'of bare proxy'],
+    [
+      'GET /echo/hello',
+      'requests/s',
+      'p50 ms',
+      'p99 ms',
+      'failed',
+      'server CPU µs',
+      'of bare proxy',
+    ],
     [
       ['bare Fastify proxy, no authentication', ...loadCells(max.bare), '100%'],
       ['Gatepass, JWT', ...loadCells(max.jwt), share(max.jwt)],

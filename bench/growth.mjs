@@ -73,12 +73,14 @@ async function measureSize(folder, upstreamUrl, platforms) {
   const token = await runLoad(loads, {
     label: `token API, ${platforms} platforms`,
     url,
+    serverPid: gatepass.pid,
     requests: tokenRequests,
     ...LOAD,
   });
   const gateway = await runLoad(loads, {
     label: `gateway, ${platforms} platforms`,
     url,
+    serverPid: gatepass.pid,
     requests: jwtRequests,
     ...LOAD,
   });
@@ -128,7 +130,15 @@ function report(results) {
     ]);
   }
   printTable(
-    ['load', 'requests/s', 'p50 ms', 'p99 ms', 'failed', `of ${fmt(small.platforms)} platforms`],
+    [
+      'load',
+      'requests/s',
+      'p50 ms',
+      'p99 ms',
+      'failed',
+      'server CPU µs',
+      `of ${fmt(small.platforms)} platforms`,
+    ],
     rows,
   );
   console.log('');

@@ -14,6 +14,8 @@
  *                    not count against the measured run
  *   durationSeconds  measured run (default 10)
  *   overallRate      requests per second over all connections; unset for the maximum rate
+ *   serverPid        process id of the server under load; when set, RESULT also gives the
+ *                    server's CPU time per 2xx response of the measured run, from /proc
  *   refreshPool      { mint: REQUEST, warmup: N, measured: N }: mint N refresh tokens with the
  *                    `mint` request (client_credentials), then send each in one
  *                    `grant_type=refresh_token` request of `requests[0]`; the measured run
@@ -147,13 +149,43 @@ function load(spec, duration) {
   return cannon(options);
 }
 
+/** USER_HZ, the unit of /proc/PID/stat's times, is 100 on every Linux architecture Node.js runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU time (user and system) used so far by process `pid`, in microseconds, or undefined. */
+function cpuMicros(pid) {
+  if (!pid) return undefined;
+  try {
+    // Fields 14 and 15 of /proc/PID/stat, counted after the parenthesized command name.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run `measured` and add the server's CPU time per 2xx response to its summary. */
+async function withServerCpu(spec, measured) {
+  const before = cpuMicros(spec.serverPid);
+  const result = await measured();
+  const after = cpuMicros(spec.serverPid);
+  result.serverCpuMicrosPerRequest =
+    before === undefined || after === undefined || result.requests === 0
+      ? null
+      : (after - before) / (result.requests - result.non2xx);
+  return result;
+}
+
 async function runPlain(spec) {
   const warmup = spec.warmupSeconds ?? 3;
   if (warmup > 0) {
     await load(spec, warmup);
     await pause(spec.pauseSeconds ?? 1);
   }
-  return summarize(spec, await load(spec, spec.durationSeconds ?? 10));
+  return withServerCpu(spec, async () =>
+    summarize(spec, await load(spec, spec.durationSeconds ?? 10)),
+  );
 }
 
 /** Mint `count` refresh tokens with client_credentials requests over all connections. */
@@ -214,8 +246,10 @@ async function runRefresh(spec) {
   const mintSeconds = (performance.now() - started) / 1000;
   await refreshRun(spec, tokens.slice(0, warmup + spare), warmup);
   await pause(spec.pauseSeconds ?? 1);
-  const run = await refreshRun(spec, tokens.slice(warmup + spare), measured);
-  return { ...summarize(spec, run), mintSeconds, poolSize: measured };
+  const result = await withServerCpu(spec, async () =>
+    summarize(spec, await refreshRun(spec, tokens.slice(warmup + spare), measured)),
+  );
+  return { ...result, mintSeconds, poolSize: measured };
 }
 
 const [specFile, resultFile] = process.argv.slice(2);

@@ -129,8 +129,9 @@ export async function benchTokenApi() {
   await expectOk('oidc-provider client_credentials', `${peer.url}/token`, peerRequest);
   await expectOk('Gatepass user_credentials', tokenUrl, userRequest);
 
+  const serverPids = { [peer.url]: peer.pid, [gatepass.urls.staging]: gatepass.pid };
   const plain = (label, url, request) =>
-    runLoad(loads, { label, url, requests: [request], ...LOAD });
+    runLoad(loads, { label, url, serverPid: serverPids[url], requests: [request], ...LOAD });
   const results = {};
   results.clientCredentialsBody = await plain(
     'client_credentials, body',
@@ -153,6 +154,7 @@ export async function benchTokenApi() {
     ? await runLoad(loads, {
         label: 'refresh_token',
         url: gatepass.urls.staging,
+        serverPid: gatepass.pid,
         connections: LOAD.connections,
         requests: [{ method: 'POST', path: '/v1/auth/token', headers: FORM }],
         refreshPool: { mint: basicRequest, ...REFRESH_POOL },
@@ -163,6 +165,7 @@ export async function benchTokenApi() {
   results.userCredentials = await runLoad(loads, {
     label: 'user_credentials',
     url: gatepass.urls.staging,
+    serverPid: gatepass.pid,
     requests: [userRequest],
     ...LOAD,
     pauseSeconds: 3,
@@ -192,7 +195,15 @@ function report(results) {
   const peer = results.peerClientCredentialsBasic.requestsPerSecond;
   const ratio = (r) => `${fmt(r.requestsPerSecond / peer, 2)}×`;
   printTable(
-    ['token request', 'requests/s', 'p50 ms', 'p99 ms', 'failed', 'vs oidc-provider'],
+    [
+      'token request',
+      'requests/s',
+      'p50 ms',
+      'p99 ms',
+      'failed',
+      'server CPU µs',
+      'vs oidc-provider',
+    ],
     [
       [
         'Gatepass client_credentials, secret in body',
@@ -231,7 +242,7 @@ function report(results) {
     `\nargon2id (m=${argon2.parameters.memoryKiB} KiB, t=${argon2.parameters.iterations}, p=${argon2.parameters.parallelism}): ${fmt(argon2.hashesPerSecondPerCore, 1)} hashes/s on one core, ${fmt(argon2.msPerHash, 1)} ms each`,
   );
   console.log(
-    `EdDSA JWT signing with jose, as Gatepass signs: ${fmt(signing.jose.signaturesPerSecondPerCore)}/s on one core; the Ed25519 signature alone (node:crypto): ${fmt(signing.nodeCrypto.signaturesPerSecondPerCore)}/s`,
+    `EdDSA JWT signing with jose: ${fmt(signing.jose.signaturesPerSecondPerCore)}/s on one core; with node:crypto, as Gatepass signs: ${fmt(signing.nodeCrypto.signaturesPerSecondPerCore)}/s`,
   );
   console.log(
     `target: client_credentials at least 3× oidc-provider: Basic ${fmt(results.ratios.basicOverPeer, 2)}×, body ${fmt(results.ratios.bodyOverPeer, 2)}×`,

@@ -103,11 +103,21 @@ describe('gateway error replies', () => {
   let platform: BoardingResult;
   let otherPlatform: BoardingResult;
   let accessToken: string;
-  /** Upstream that never responds, so that calls to it time out. */
+  /**
+   * Upstream that never completes a response: it sends nothing at all, or on the paths below,
+   * the headers and part of a 100-byte body, then stalls or closes the connection.
+   */
   let slowUpstream: Server;
 
   before(async () => {
-    slowUpstream = createServer(() => {});
+    slowUpstream = createServer((request, response) => {
+      if (request.url === '/stalled-body' || request.url === '/cut-body') {
+        response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
+        response.write('0123456789', () => {
+          if (request.url === '/cut-body') response.socket?.destroy();
+        });
+      }
+    });
     const slowPort = await listen(slowUpstream);
     const refusedUrl = `http://127.0.0.1:${await closedPort()}`;
     const slowUrl = `http://127.0.0.1:${slowPort}`;
@@ -378,6 +388,20 @@ describe('gateway error replies', () => {
   test('slow upstream returns 504', async () => {
     const result = await call(`${gp.staging}/slow/x`, { headers: clientHeaders(platform, 'slow') });
     assertError(result, 504, 'upstream_timeout');
+  });
+
+  test('stalled upstream body returns 504', async () => {
+    const result = await call(`${gp.staging}/slow/stalled-body`, {
+      headers: clientHeaders(platform, 'slow'),
+    });
+    assertError(result, 504, 'upstream_timeout');
+  });
+
+  test('cut-off upstream body returns 502', async () => {
+    const result = await call(`${gp.staging}/slow/cut-body`, {
+      headers: clientHeaders(platform, 'slow'),
+    });
+    assertError(result, 502, 'upstream_unavailable');
   });
 
   test('large body returns 413', async () => {

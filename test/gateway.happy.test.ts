@@ -218,6 +218,19 @@ describe('gateway with valid credentials', () => {
     assert.deepEqual(echo.body, sent);
   });
 
+  test('large response streams back whole', async () => {
+    // The echo of a 40,000-character body is larger than the responses the gateway reads whole.
+    const note = 'x'.repeat(40_000);
+    const result = await call(`${gp.staging}/demo/large`, {
+      method: 'POST',
+      headers: { ...jwtHeaders(), 'content-type': 'application/json' },
+      body: JSON.stringify({ note }),
+    });
+    assert.equal(result.status, 200);
+    assert.ok(Number(result.headers.get('content-length')) > 40_000);
+    assert.deepEqual(echoOf(result).body, { note });
+  });
+
   test('PUT, PATCH and DELETE arrive', async () => {
     for (const method of ['PUT', 'DELETE', 'PATCH']) {
       const result = await call(`${gp.staging}/demo/items/7`, {

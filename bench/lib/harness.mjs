@@ -473,12 +473,16 @@ export function printTable(header, rows) {
   console.log(lines.join('\n'));
 }
 
-/** Return one table row of a load result: requests/s, p50 and p99 latency in ms, and failed requests. */
+/**
+ * Return one table row of a load result: requests/s, p50 and p99 latency in ms, failed
+ * requests, and the server's CPU time per response in µs where it was measured.
+ */
 export function loadCells(result) {
   return [
     fmt(result.requestsPerSecond),
     fmt(result.latency.p50, 2),
     fmt(result.latency.p99, 2),
     fmt(result.failed),
+    fmt(result.serverCpuMicrosPerRequest),
   ];
 }

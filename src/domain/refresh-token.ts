@@ -6,8 +6,9 @@
  * The GCM tag plays the part of the checksum that other secrets carry: an altered or invented
  * token fails to open before any lookup.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { type Environment, environmentFromMarker, environmentMarker } from './environment.js';
+import { randomBytesPooled } from './random.js';
 
 const VERSION = 1;
 const IV_LENGTH = 12;
@@ -70,7 +71,7 @@ export function sealRefreshToken(key: Uint8Array, payload: RefreshTokenPayload):
   if (payload.userId) wire.u = payload.userId;
 
   const marker = environmentMarker(payload.environment);
-  const iv = randomBytes(IV_LENGTH);
+  const iv = randomBytesPooled(IV_LENGTH);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   // The prefix is authenticated data, so a token cannot be moved to the other environment.
   cipher.setAAD(Buffer.from(marker));

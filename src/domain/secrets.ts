@@ -9,6 +9,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Environment, environmentFromMarker, environmentMarker } from './environment.js';
+import { randomBase62 } from './random.js';
 
 export const SECRET_KINDS = {
   client: 'cs',
@@ -42,7 +43,7 @@ function checksum(text: string): string {
 
 /** Return a random base62 identifier of `length` characters (about 5.95 bits each). */
 export function randomId(length: number): string {
-  return toBase62(randomBytes(Math.ceil((length * 5.96) / 8) + 1), length);
+  return randomBase62(length);
 }
 
 export function generateSecret(kind: SecretKind, environment: Environment): string {

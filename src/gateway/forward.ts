@@ -98,6 +98,32 @@ export interface ForwardRequest {
   timeoutMs: number;
 }
 
+/** Map a failure of undici to the gateway error to answer with. */
+function upstreamError(error: unknown, request: ForwardRequest): ApiError {
+  if (
+    error instanceof BodyTooLarge ||
+    (error as { cause?: unknown }).cause instanceof BodyTooLarge
+  ) {
+    return new ApiError(
+      'payload_too_large',
+      `The request body is larger than ${request.bodyLimit} bytes.`,
+    );
+  }
+  const code = (error as { code?: string }).code ?? '';
+  if (TIMEOUT_CODES.has(code)) {
+    return new ApiError(
+      'upstream_timeout',
+      `The module did not answer within ${request.timeoutMs} ms; retry later.`,
+      code,
+    );
+  }
+  return new ApiError(
+    'upstream_unavailable',
+    'The module could not be reached; retry later.',
+    code || (error as Error).message,
+  );
+}
+
 export class Forwarder {
   private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 256, pipelining: 1 });
 
@@ -115,28 +141,19 @@ export class Forwarder {
         bodyTimeout: request.timeoutMs,
       });
     } catch (error) {
-      if (
-        error instanceof BodyTooLarge ||
-        (error as { cause?: unknown }).cause instanceof BodyTooLarge
-      ) {
-        throw new ApiError(
-          'payload_too_large',
-          `The request body is larger than ${request.bodyLimit} bytes.`,
-        );
-      }
-      const code = (error as { code?: string }).code ?? '';
-      if (TIMEOUT_CODES.has(code)) {
-        throw new ApiError(
-          'upstream_timeout',
-          `The module did not answer within ${request.timeoutMs} ms; retry later.`,
-          code,
-        );
-      }
-      throw new ApiError(
-        'upstream_unavailable',
-        'The module could not be reached; retry later.',
-        code || (error as Error).message,
-      );
+      throw upstreamError(error, request);
+    }
+  }
+
+  /**
+   * Read a whole response body, with the same mapping of failures as `forward`: a body cut
+   * off is 502, a body that stops arriving for the module's timeout is 504.
+   */
+  async readBody(response: Dispatcher.ResponseData, request: ForwardRequest): Promise<Buffer> {
+    try {
+      return Buffer.from(await response.body.arrayBuffer());
+    } catch (error) {
+      throw upstreamError(error, request);
     }
   }
 

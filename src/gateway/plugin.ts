@@ -45,6 +45,8 @@ type Limiter = (request: FastifyRequest) => Promise<{
 }>;
 
 const RATE_LIMIT_WINDOW_SECONDS = 60;
+/** Largest upstream response body, in bytes, that is read whole before it is sent on. */
+const BUFFERED_RESPONSE_LIMIT = 16 * 1024;
 
 interface CallRecord {
   module: Module;
@@ -156,7 +158,7 @@ async function handle(
   ]);
 
   try {
-    const upstream = await forwarder.forward({
+    const forwarded = {
       upstream: module.upstreams[options.environment],
       path,
       method: request.method,
@@ -164,11 +166,19 @@ async function handle(
       body: request.body as Readable | undefined,
       bodyLimit: options.bodyLimit,
       timeoutMs: module.timeoutMs,
-    });
+    };
+    const upstream = await forwarder.forward(forwarded);
+    // A small body of known length is read whole and written with the headers in one write,
+    // which costs a fraction of piping a stream; larger or unsized bodies stream through.
+    const length = Number(upstream.headers['content-length'] ?? Number.NaN);
+    const body =
+      length <= BUFFERED_RESPONSE_LIMIT
+        ? await forwarder.readBody(upstream, forwarded)
+        : upstream.body;
     return reply
       .status(upstream.statusCode)
       .headers(downstreamHeaders(upstream.headers))
-      .send(upstream.body);
+      .send(body);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     record.errorCode = error.code;

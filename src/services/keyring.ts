@@ -4,19 +4,23 @@
  * expired. Keys are reloaded from the store periodically, so a rotation made by another node
  * is picked up without a restart.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import {
-  type CryptoKey,
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  type KeyObject,
+  randomBytes,
+  sign,
+} from 'node:crypto';
+import {
   createLocalJWKSet,
   exportJWK,
   exportPKCS8,
   generateKeyPair,
-  importPKCS8,
   type JWK,
   type JWTPayload,
   type JWTVerifyGetKey,
   jwtVerify,
-  SignJWT,
 } from 'jose';
 import type { Logger } from 'pino';
 import type { Environment } from '../domain/environment.js';
@@ -30,8 +34,26 @@ interface LoadedKey {
   algorithm: SigningAlgorithm;
   publicJwk: JWK;
   activatesAt: number;
-  privateKey?: CryptoKey;
+  privateKey?: KeyObject;
   sealedPrivateKey: string;
+  /** Encoded protected headers by `typ`, so that signing serializes only the claims. */
+  encodedHeaders: Map<string, string>;
+}
+
+/**
+ * Sign `input` as JWS requires for `algorithm` (RFC 7518 section 3, RFC 8037 section 3.1).
+ * node:crypto signs synchronously at about twice the rate of jose's WebCrypto path, which
+ * allocates a promise and a job per signature; jose still verifies every token.
+ */
+function signJws(algorithm: SigningAlgorithm, input: string, key: KeyObject): Buffer {
+  switch (algorithm) {
+    case 'EdDSA':
+      return sign(null, Buffer.from(input), key);
+    case 'ES256':
+      return sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+    case 'RS256':
+      return sign('sha256', Buffer.from(input), key);
+  }
 }
 
 function seal(key: Buffer, plaintext: string): string {
@@ -150,13 +172,11 @@ export class Keyring {
         publicJwk: JSON.parse(row.public_jwk) as JWK,
         activatesAt: row.activates_at,
         sealedPrivateKey: row.private_key,
+        encodedHeaders: new Map(),
       };
       key.activatesAt = row.activates_at;
       // Opening every key at load makes a wrong master key fail at start, not at first use.
-      key.privateKey ??= await importPKCS8(
-        unseal(this.options.sealKey, row.private_key, row.kid),
-        key.algorithm,
-      );
+      key.privateKey ??= createPrivateKey(unseal(this.options.sealKey, row.private_key, row.kid));
       keys.push(key);
     }
     this.keys = keys;
@@ -217,11 +237,18 @@ export class Keyring {
     return key;
   }
 
+  /** Sign `claims` as a compact JWS with the active key, naming it by `kid` and `typ`. */
   async sign(claims: JWTPayload, type: string): Promise<string> {
     const key = this.signingKey();
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: type })
-      .sign(key.privateKey as CryptoKey);
+    let header = key.encodedHeaders.get(type);
+    if (header === undefined) {
+      header = Buffer.from(
+        JSON.stringify({ alg: key.algorithm, kid: key.kid, typ: type }),
+      ).toString('base64url');
+      key.encodedHeaders.set(type, header);
+    }
+    const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+    return `${input}.${signJws(key.algorithm, input, key.privateKey as KeyObject).toString('base64url')}`;
   }
 
   /**

@@ -122,19 +122,22 @@ export function readBasic(header: string | undefined): BasicCredentials {
   const match = /^basic(?: +(.*))?$/i.exec(header.trim());
   if (!match) return { present: false };
   const encoded = match[1]?.trim() ?? '';
-  const malformed = new OAuthError(
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) throw malformedBasic();
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) throw malformedBasic();
+  const clientId = formDecode(decoded.slice(0, colon));
+  const clientSecret = formDecode(decoded.slice(colon + 1));
+  if (!clientId || !clientSecret) throw malformedBasic();
+  return { present: true, credentials: { clientId, clientSecret } };
+}
+
+function malformedBasic(): OAuthError {
+  return new OAuthError(
     'invalid_client',
     'The Authorization header is not valid HTTP Basic: expected "Basic base64(client_id:client_secret)".',
     'malformed_basic',
   );
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) throw malformed;
-  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon <= 0) throw malformed;
-  const clientId = formDecode(decoded.slice(0, colon));
-  const clientSecret = formDecode(decoded.slice(colon + 1));
-  if (!clientId || !clientSecret) throw malformed;
-  return { present: true, credentials: { clientId, clientSecret } };
 }
 
 /**
