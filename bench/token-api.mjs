@@ -3,11 +3,13 @@
  * `npm run bench:token` (builds first), or `node bench/token-api.mjs` after `npm run build`.
  *
  * One platform with the `echo` module and one user are boarded into a fresh data folder, then
- * Gatepass and the peer (bench/peer-oidc.mjs) run side by side on 127.0.0.1. Each figure is
- * one autocannon run from a separate process, 50 connections, 10 s after a 3 s warm-up:
+ * Gatepass, the peer (bench/peer-oidc.mjs) and two floors (bench/floor-token.mjs) run side by
+ * side on 127.0.0.1. Each figure is one autocannon run from a separate process, 50
+ * connections, 10 s after a 3 s warm-up:
  *
  *   client_credentials, secret in the body     Gatepass
  *   client_credentials, HTTP Basic             Gatepass, then the peer
+ *   minimal token endpoint, Fastify hello      the floors
  *   refresh_token                              Gatepass, over a pre-minted pool (see below)
  *   user_credentials                           Gatepass, plus argon2id hashes/s on one core
  *
@@ -66,6 +68,18 @@ async function expectOk(label, url, request) {
   return JSON.parse(text);
 }
 
+async function startFloors(folder) {
+  const port = await freePort();
+  const handle = startNode(
+    'token floors',
+    [join(BENCH, 'floor-token.mjs'), String(port), PEER_CLIENT_ID, PEER_CLIENT_SECRET],
+    { logFile: join(folder, 'floors.log') },
+  );
+  const url = `http://${HOST}:${port}`;
+  await waitForHttp(`${url}/hello`, handle);
+  return { ...handle, url };
+}
+
 async function startPeer(folder) {
   const port = await freePort();
   const handle = startNode(
@@ -89,6 +103,7 @@ export async function benchTokenApi() {
 
   const gatepass = await startGatepass({ folder, dataDir, configFile });
   const peer = await startPeer(folder);
+  const floors = await startFloors(folder);
   const tokenUrl = `${gatepass.urls.staging}/v1/auth/token`;
   const loads = join(folder, 'loads');
 
@@ -127,9 +142,24 @@ export async function benchTokenApi() {
   await expectOk('Gatepass client_credentials (body)', tokenUrl, body);
   const issued = await expectOk('Gatepass client_credentials (Basic)', tokenUrl, basicRequest);
   await expectOk('oidc-provider client_credentials', `${peer.url}/token`, peerRequest);
+  const floorRequest = {
+    method: 'POST',
+    path: '/token',
+    headers: FORM,
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: PEER_CLIENT_ID,
+      client_secret: PEER_CLIENT_SECRET,
+    }).toString(),
+  };
+  await expectOk('minimal token endpoint', `${floors.url}/token`, floorRequest);
   await expectOk('Gatepass user_credentials', tokenUrl, userRequest);
 
-  const serverPids = { [peer.url]: peer.pid, [gatepass.urls.staging]: gatepass.pid };
+  const serverPids = {
+    [peer.url]: peer.pid,
+    [floors.url]: floors.pid,
+    [gatepass.urls.staging]: gatepass.pid,
+  };
   const plain = (label, url, request) =>
     runLoad(loads, { label, url, serverPid: serverPids[url], requests: [request], ...LOAD });
   const results = {};
@@ -148,6 +178,11 @@ export async function benchTokenApi() {
     peer.url,
     peerRequest,
   );
+  results.minimalToken = await plain('minimal token endpoint', floors.url, floorRequest);
+  results.fastifyHello = await plain('Fastify hello world', floors.url, {
+    method: 'GET',
+    path: '/hello',
+  });
   // With tokens.refreshForClientCredentials false, client_credentials issues no refresh token
   // to mint the pool from.
   results.refreshToken = issued.refresh_token
@@ -173,6 +208,7 @@ export async function benchTokenApi() {
 
   await gatepass.stop();
   await peer.stop();
+  await floors.stop();
   // Measured with the servers stopped, so that each has the core to itself.
   const measure = (script) =>
     JSON.parse(
@@ -187,6 +223,8 @@ export async function benchTokenApi() {
     bodyOverPeer:
       results.clientCredentialsBody.requestsPerSecond /
       results.peerClientCredentialsBasic.requestsPerSecond,
+    minimalOverPeer:
+      results.minimalToken.requestsPerSecond / results.peerClientCredentialsBasic.requestsPerSecond,
   };
   return results;
 }
@@ -219,6 +257,16 @@ function report(results) {
         'oidc-provider 8.8 client_credentials, HTTP Basic',
         ...loadCells(results.peerClientCredentialsBasic),
         '1.00×',
+      ],
+      [
+        'floor: minimal token endpoint (form, SHA-256, node:crypto EdDSA)',
+        ...loadCells(results.minimalToken),
+        ratio(results.minimalToken),
+      ],
+      [
+        'floor: Fastify hello world',
+        ...loadCells(results.fastifyHello),
+        ratio(results.fastifyHello),
       ],
       results.refreshToken
         ? [

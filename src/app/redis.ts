@@ -3,7 +3,7 @@
  * subscribing, which Redis requires to be a connection of its own. Both reconnect by themselves;
  * while Redis is away, rate limits are not applied and notices are not sent, and /readyz says so.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 export interface RedisConnections {
@@ -14,8 +14,8 @@ export interface RedisConnections {
   close(): Promise<void>;
 }
 
-function connect(url: string, role: string, log: Logger): Redis {
-  const client = new Redis(url, {
+function connect(RedisClient: typeof Redis, url: string, role: string, log: Logger): Redis {
+  const client = new RedisClient(url, {
     // Commands fail at once while disconnected instead of queueing without bound.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -48,8 +48,10 @@ function whenReady(client: Redis, timeoutMs: number): Promise<void> {
 
 /** Connect to Redis, failing the start with a clear error when it does not answer. */
 export async function connectRedis(url: string, log: Logger): Promise<RedisConnections> {
-  const publisher = connect(url, 'commands', log);
-  const subscriber = connect(url, 'notices', log);
+  // Imported here, so that a node without Redis starts without loading the client.
+  const { Redis: RedisClient } = await import('ioredis');
+  const publisher = connect(RedisClient, url, 'commands', log);
+  const subscriber = connect(RedisClient, url, 'notices', log);
   const shown = new URL(url);
   shown.password = '';
   try {

@@ -1,7 +1,8 @@
 /**
  * Turns domain events into audit rows and writes them in batches. Events never carry secrets,
  * so nothing here can put one in the audit log. Writes happen off the request path; a failed
- * write is retried at the next flush and logged.
+ * write is retried at the next flush and logged. Events written by `auditWithChange` in the
+ * transaction of their change are the exception.
  */
 import type { Logger } from 'pino';
 import type { DomainEvent } from '../domain/events.js';
@@ -11,6 +12,20 @@ import type { EventBus } from './events.js';
 /** Events too frequent for the audit log; metrics count them instead. */
 const NOT_AUDITED = new Set<DomainEvent['type']>(['token.issued']);
 const MAX_PENDING = 100_000;
+
+/** Events whose row `auditWithChange` already wrote, which the recorder skips. */
+const writtenWithChange = new WeakSet<DomainEvent>();
+
+/**
+ * Write an event's audit row through `audit`, a store bound to the caller's transaction, so the
+ * row commits or rolls back with the change it records. A batched row would be lost if the
+ * process died after the commit and before the next flush. Emit the same event object after the
+ * commit, and the recorder skips it.
+ */
+export async function auditWithChange(audit: AuditStore, event: DomainEvent): Promise<void> {
+  await audit.append([toRow(event)]);
+  writtenWithChange.add(event);
+}
 
 function toRow(event: DomainEvent): AuditInsert {
   const { type, at, actor, ...rest } = event;
@@ -43,7 +58,7 @@ export class AuditRecorder {
 
   listen(events: EventBus): void {
     events.onAny((event) => {
-      if (NOT_AUDITED.has(event.type)) return;
+      if (NOT_AUDITED.has(event.type) || writtenWithChange.has(event)) return;
       if (this.pending.length >= MAX_PENDING) {
         this.dropped++;
         this.droppedTotal++;

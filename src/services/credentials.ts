@@ -5,11 +5,13 @@
  */
 import type { Environment } from '../domain/environment.js';
 import { ApiError } from '../domain/errors.js';
-import type { Actor } from '../domain/events.js';
+import type { Actor, DomainEvent } from '../domain/events.js';
 import { newSecretId } from '../domain/identifiers.js';
 import { generateSecret, hashSecret, type SecretKind, secretHint } from '../domain/secrets.js';
 import type { Store } from '../store/index.js';
+import { auditWithChange } from './audit.js';
 import type { EventBus } from './events.js';
+import { reachFaultPoint } from './fault-points.js';
 import type { ModuleRegistry } from './modules.js';
 
 export interface SecretOwner {
@@ -148,21 +150,27 @@ export class CredentialService {
       else await store.secrets.setExpiry(current.id, expiresAt);
       const owner = { platformId, clientId: client.client_id, environment };
       const issued = await issueSecret(store, this.hashKey, owner, kind, moduleId, at);
-      return { issued, replaced: current.id };
+      const event: DomainEvent = {
+        type: 'credential.rotated',
+        at,
+        actor,
+        platformId,
+        environment,
+        secretId: issued.id,
+        replacedSecretId: current.id,
+        kind,
+        ...(moduleId ? { moduleId } : {}),
+        overlapSeconds,
+      };
+      // The audit row commits with the new secret and the old one's expiry, so a crash cannot
+      // leave a secret that the audit log does not know of.
+      await auditWithChange(store.audit, event);
+      reachFaultPoint('rotate.before-commit');
+      return { issued, replaced: current.id, event };
     });
 
-    this.events.emit({
-      type: 'credential.rotated',
-      at,
-      actor,
-      platformId,
-      environment,
-      secretId: result.issued.id,
-      replacedSecretId: result.replaced,
-      kind,
-      ...(moduleId ? { moduleId } : {}),
-      overlapSeconds,
-    });
+    reachFaultPoint('rotate.after-commit');
+    this.events.emit(result.event);
     return {
       secret_id: result.issued.id,
       kind,

@@ -8,7 +8,7 @@
 import { normalizeEmail } from '../domain/email.js';
 import type { Environment } from '../domain/environment.js';
 import { OAuthError } from '../domain/errors.js';
-import type { Actor } from '../domain/events.js';
+import type { Actor, DomainEvent } from '../domain/events.js';
 import { clientIdEnvironment, newChainId } from '../domain/identifiers.js';
 import { judgeRefresh } from '../domain/refresh-chain.js';
 import {
@@ -21,9 +21,11 @@ import { formatScope, resolveScope } from '../domain/scope.js';
 import { quoteSubmitted } from '../domain/secrets.js';
 import type { Store } from '../store/index.js';
 import type { AccessPrincipal, AccessTokens } from './access-tokens.js';
+import { auditWithChange } from './audit.js';
 import type { ClientAuthenticator } from './client-auth.js';
 import type { ClientContext, Directory } from './directory.js';
 import type { EventBus } from './events.js';
+import { reachFaultPoint } from './fault-points.js';
 import { type PasswordHasher, PasswordHasherBusy } from './passwords.js';
 import type { SignInGuard } from './sign-in-guard.js';
 
@@ -495,15 +497,23 @@ export class TokenService {
     const state = await this.options.store.refreshChains.find(payload.chainId);
     const verdict = judgeRefresh(payload.generation, state, this.now());
     if (verdict.kind === 'reuse') {
-      await this.options.store.refreshChains.revoke(owner, 'reuse_detected', this.now());
-      this.options.events.emit({
+      const event: DomainEvent = {
         type: 'refresh.reuse_detected',
         at: this.now(),
         actor,
         environment,
         platformId: payload.platformId,
         chainId: payload.chainId,
+      };
+      // The revocation and its audit row commit together, so a crash cannot leave a chain
+      // revoked with no record of the reuse that ended it.
+      await this.options.store.transaction(async (store) => {
+        await store.refreshChains.revoke(owner, 'reuse_detected', event.at);
+        reachFaultPoint('refresh.reuse.before-commit');
+        await auditWithChange(store.audit, event);
       });
+      reachFaultPoint('refresh.reuse.after-commit');
+      this.options.events.emit(event);
       return refuse('reuse_detected_chain_revoked');
     }
     // Losing a race to a concurrent refresh of the same token is not reuse: the chain lives on
@@ -513,6 +523,10 @@ export class TokenService {
       return refuse(verdict.kind === 'revoked' ? 'chain_revoked' : 'unknown_generation');
     if (!(await this.options.store.refreshChains.consume(owner, payload.generation, this.now())))
       return refuse('lost_concurrent_refresh');
+    // The compare-and-set is the refresh's only write, so from here the chain has moved on.
+    // NOTE: a process that dies before the response is sent loses the next token with it. The
+    // presented token stays consumed, so the client must start a new chain.
+    reachFaultPoint('refresh.after-consume');
 
     const { chainId, clientSecretId, userId, authTime } = payload;
     const next = {

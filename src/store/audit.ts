@@ -21,10 +21,13 @@ export class AuditStore {
     private readonly chainKey: Uint8Array,
   ) {}
 
-  /** Append events in order, extending the hash chain in one transaction. */
+  /**
+   * Append events in order, extending the hash chain in one transaction. A store bound to a
+   * caller's transaction writes in that one, so the rows commit or roll back with its change.
+   */
   async append(events: AuditInsert[]): Promise<void> {
     if (events.length === 0) return;
-    await this.db.transaction().execute(async (trx) => {
+    const write = async (trx: Kysely<Database>) => {
       // Writing the head first takes the write lock, so appenders from any process queue here.
       await trx
         .updateTable('audit_head')
@@ -51,7 +54,9 @@ export class AuditStore {
           .execute();
       }
       await trx.updateTable('audit_head').set({ seq, hash }).where('id', '=', 1).execute();
-    });
+    };
+    if (this.db.isTransaction) await write(this.db);
+    else await this.db.transaction().execute(write);
   }
 
   list(filter: AuditFilter = {}) {

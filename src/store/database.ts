@@ -3,7 +3,6 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
 import type { Logger } from 'pino';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
@@ -14,10 +13,6 @@ export interface OpenDatabase {
   /** Human-readable location, for start-up messages; never includes a password. */
   location: string;
 }
-
-// PostgreSQL returns int8 as a string to avoid losing precision past 2^53. Every int8 here is
-// an epoch-millisecond time or a row id, far below that.
-pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
 
 function openSqlite(dataDir: string): OpenDatabase {
   const folder = resolve(dataDir);
@@ -35,7 +30,16 @@ function openSqlite(dataDir: string): OpenDatabase {
   };
 }
 
-function openPostgres(url: string, poolSize: number, log: Logger | undefined): OpenDatabase {
+/** Open a PostgreSQL pool. The driver is imported here, so that SQLite starts without loading it. */
+async function openPostgres(
+  url: string,
+  poolSize: number,
+  log: Logger | undefined,
+): Promise<OpenDatabase> {
+  const { default: pg } = await import('pg');
+  // PostgreSQL returns int8 as a string to avoid losing precision past 2^53. Every int8 here is
+  // an epoch-millisecond time or a row id, far below that.
+  pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
   // Without a connect timeout, a database host that stops answering (rather than refusing)
   // would hold every request until the operating system gives up on the connection.
   const pool = new pg.Pool({
@@ -100,7 +104,7 @@ export async function openDatabase(options: {
   log?: Logger;
 }): Promise<OpenDatabase> {
   const open = options.databaseUrl
-    ? openPostgres(options.databaseUrl, options.poolSize ?? 10, options.log)
+    ? await openPostgres(options.databaseUrl, options.poolSize ?? 10, options.log)
     : openSqlite(options.dataDir);
   await migrate(open);
   return open;
