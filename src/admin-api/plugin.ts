@@ -4,14 +4,17 @@
  * before anything else runs, so an unauthenticated caller learns nothing, not even whether a
  * route or a platform exists.
  */
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import type { z } from 'zod';
 import type { Context } from '../app/context.js';
+import { dashboard } from '../dashboard/plugin.js';
 import { ApiError } from '../domain/errors.js';
 import type { Actor } from '../domain/events.js';
+import { actorOf, isSameOrigin, SESSION_COOKIE } from '../services/sessions.js';
 import { openApiDocument } from './openapi.js';
 import { OPERATIONS, type Operation } from './operations/index.js';
 
@@ -31,8 +34,47 @@ function describeInputError(error: z.ZodError): string {
     .join('; ');
 }
 
+/**
+ * Authenticate with an operator's dashboard session instead of a key. A change (any method but
+ * GET and HEAD) also needs the session's CSRF token in `X-CSRF-Token` and an `Origin` or
+ * `Referer` of this listener, as a browser sends the cookie along with forged requests too.
+ */
+async function authenticateSession(
+  context: Context,
+  request: FastifyRequest,
+  sessionId: string,
+): Promise<Actor> {
+  const session = await context.sessions.resolve(sessionId);
+  if (!session || session.subject.kind !== 'operator') {
+    throw new ApiError(
+      'invalid_credentials',
+      'The session has ended or is not an operator session; sign in to the dashboard again.',
+    );
+  }
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    const publicUrl = context.config.dashboard.publicUrl;
+    const expected = publicUrl
+      ? new URL(publicUrl).origin
+      : `${request.protocol}://${request.host}`;
+    const { origin, referer } = request.headers;
+    const token = request.headers['x-csrf-token'];
+    if (
+      !isSameOrigin(expected, origin, referer) ||
+      !context.sessions.verifyCsrf(sessionId, typeof token === 'string' ? token : undefined)
+    ) {
+      throw new ApiError(
+        'forbidden',
+        'A change made with a session needs the X-CSRF-Token header and a same-origin request.',
+      );
+    }
+  }
+  return actorOf(session.subject, request.ip);
+}
+
 async function authenticate(context: Context, request: FastifyRequest): Promise<Actor> {
   const header = request.headers.authorization;
+  const sessionId = request.cookies[SESSION_COOKIE];
+  if (header === undefined && sessionId) return authenticateSession(context, request, sessionId);
   const match = header ? /^bearer +(\S+)$/i.exec(header) : null;
   if (!match?.[1]) {
     throw new ApiError(
@@ -137,6 +179,7 @@ async function adminRoutes(scope: FastifyInstance, context: Context): Promise<vo
 export async function adminApi(app: FastifyInstance, options: { context: Context }): Promise<void> {
   const { context } = options;
   const document = openApiDocument(OPERATIONS);
+  await app.register(cookie);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
@@ -161,4 +204,5 @@ export async function adminApi(app: FastifyInstance, options: { context: Context
   await app.register(swagger, { mode: 'static', specification: { document: document as never } });
   await app.register(swaggerUi, { routePrefix: '/admin/docs' });
   await app.register((scope) => adminRoutes(scope, context), { prefix: PREFIX });
+  await app.register(dashboard, { context });
 }

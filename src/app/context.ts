@@ -2,6 +2,7 @@
  * The composition root of the services: everything Gatepass does, built from configuration,
  * without any listener. The CLI uses it directly; `start.ts` adds the listeners.
  */
+import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { ENVIRONMENTS, type Environment } from '../domain/environment.js';
@@ -12,6 +13,7 @@ import { AuditRecorder } from '../services/audit.js';
 import { AuditLogService } from '../services/audit-log.js';
 import { ClientAuthenticator } from '../services/client-auth.js';
 import { CredentialService } from '../services/credentials.js';
+import { DashboardService } from '../services/dashboard.js';
 import { Directory } from '../services/directory.js';
 import { EventBus } from '../services/events.js';
 import { GatewayService } from '../services/gateway.js';
@@ -20,10 +22,12 @@ import { Keyring } from '../services/keyring.js';
 import { deriveKeys, loadMasterKey } from '../services/master-key.js';
 import { ModuleRegistry, ModuleService, saveConfiguredModules } from '../services/modules.js';
 import { NoticeBus } from '../services/notices.js';
+import { OperatorAccountService } from '../services/operator-accounts.js';
 import { OperatorService } from '../services/operators.js';
 import { PasswordHasher } from '../services/passwords.js';
 import { PlatformService } from '../services/platforms.js';
 import { RequestLogWriter } from '../services/request-log.js';
+import { SessionService } from '../services/sessions.js';
 import { SignInGuard } from '../services/sign-in-guard.js';
 import { SigningKeyService } from '../services/signing-keys.js';
 import { TokenService } from '../services/tokens.js';
@@ -57,6 +61,12 @@ export interface Context {
   accessPolicy: AccessPolicyService;
   goLive: GoLiveService;
   operators: OperatorService;
+  /** Operators' dashboard sign-in accounts. */
+  operatorAccounts: OperatorAccountService;
+  /** Dashboard sign-in and sessions. */
+  sessions: SessionService;
+  /** Platform-scoped reads and changes of the dashboard. */
+  dashboard: DashboardService;
   auditLog: AuditLogService;
   signingKeys: SigningKeyService;
   tokens: TokenService;
@@ -182,6 +192,14 @@ export async function createContext(
   }
 
   const platforms = new PlatformService(store, modules, events, keys.secretHash);
+  const credentials = new CredentialService(store, modules, events, keys.secretHash);
+  const goLive = new GoLiveService(store, platforms, events, config.goLive);
+  // One guard serves the token API and the dashboard, so failures on either count together.
+  const signInGuard = new SignInGuard({
+    threshold: config.rateLimits.signInFailuresBeforeLockout,
+    baseSeconds: config.rateLimits.signInLockoutSeconds,
+  });
+  const csrfKey = createHmac('sha256', keys.secretHash).update('gatepass dashboard csrf').digest();
 
   return {
     config,
@@ -197,10 +215,16 @@ export async function createContext(
     urls,
     platforms,
     users: new UserService(store, passwords, events),
-    credentials: new CredentialService(store, modules, events, keys.secretHash),
+    credentials,
     accessPolicy: new AccessPolicyService(store, events),
-    goLive: new GoLiveService(store, platforms, events, config.goLive),
+    goLive,
     operators: new OperatorService(store, events, keys.secretHash),
+    operatorAccounts: new OperatorAccountService(store, passwords, events),
+    sessions: new SessionService(store, passwords, signInGuard, events, csrfKey, {
+      idleSeconds: config.dashboard.sessionIdleSeconds,
+      absoluteSeconds: config.dashboard.sessionAbsoluteSeconds,
+    }),
+    dashboard: new DashboardService(store, platforms, credentials, goLive, modules),
     auditLog: new AuditLogService(store, keys.auditChain),
     signingKeys: new SigningKeyService(store, keyrings, events),
     tokens: new TokenService({
@@ -213,10 +237,7 @@ export async function createContext(
       refreshKeys: keys.refreshToken,
       refreshTtlSeconds: config.tokens.refreshTokenTtl,
       refreshForClientCredentials: config.tokens.refreshForClientCredentials,
-      signInGuard: new SignInGuard({
-        threshold: config.rateLimits.signInFailuresBeforeLockout,
-        baseSeconds: config.rateLimits.signInLockoutSeconds,
-      }),
+      signInGuard,
     }),
     gateway: new GatewayService(clients, accessTokens, directory, keyrings, {
       issuer: urls.issuer,

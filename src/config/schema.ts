@@ -180,6 +180,25 @@ export const configSchema = z.strictObject({
       retentionDays: z.number().int().positive().max(3650).default(30),
     })
     .prefault({}),
+  dashboard: z
+    .strictObject({
+      /**
+       * Public base URL of the admin listener, such as `https://gatepass.example.com`. Changes from
+       * a dashboard session must come from this origin; when unset, from the origin the request
+       * names in its `Host` header.
+       */
+      publicUrl: url.optional(),
+      /**
+       * Mark session cookies `Secure` even for plain HTTP requests, for an admin listener behind a
+       * TLS-terminating proxy. Requests that Gatepass itself receives over TLS always get it.
+       */
+      secureCookies: z.boolean().default(false),
+      /** A session ends after this many seconds without a request. */
+      sessionIdleSeconds: seconds.max(86_400).default(1_800),
+      /** A session ends this many seconds after sign-in, however active. */
+      sessionAbsoluteSeconds: seconds.max(2_592_000).default(43_200),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

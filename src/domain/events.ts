@@ -104,7 +104,20 @@ export type DomainEvent =
       keyId: string;
       name: string;
     })
-  | (Base & { type: 'request_log.purged'; rows: number; before: number });
+  | (Base & { type: 'request_log.purged'; rows: number; before: number })
+  | (Base & { type: 'operator.account_created'; operatorId: string; email: string })
+  | (Base & {
+      type: 'session.started' | 'session.ended';
+      subjectKind: 'user' | 'operator';
+      subjectId: string;
+      platformId?: string;
+    })
+  | (Base & {
+      type: 'session.refused';
+      subjectKind: 'user' | 'operator';
+      reason: string;
+      email?: string;
+    });
 
 export type DomainEventType = DomainEvent['type'];
 

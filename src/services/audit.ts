@@ -36,7 +36,10 @@ function toRow(event: DomainEvent): AuditInsert {
     actor_id: actor.id,
     address: actor.address ?? null,
     action: type,
-    outcome: type === 'grant.refused' || type === 'refresh.reuse_detected' ? 'refused' : 'success',
+    outcome:
+      type === 'grant.refused' || type === 'refresh.reuse_detected' || type === 'session.refused'
+        ? 'refused'
+        : 'success',
     platform_id: typeof data.platformId === 'string' ? data.platformId : null,
     environment: typeof data.environment === 'string' ? data.environment : null,
     data: JSON.stringify(data),

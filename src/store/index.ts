@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { AllowlistStore } from './allowlists.js';
 import { AuditStore } from './audit.js';
 import { ChecklistStore } from './checklist.js';
+import { DashboardStore } from './dashboard.js';
 import { ModuleStore } from './modules.js';
 import { OperatorStore } from './operators.js';
 import { PlatformStore } from './platforms.js';
@@ -25,6 +26,7 @@ export class Store {
   readonly checklist: ChecklistStore;
   readonly operators: OperatorStore;
   readonly allowlists: AllowlistStore;
+  readonly dashboard: DashboardStore;
 
   /** `auditChainKey` keys the audit log's hash chain; it must come from outside the database. */
   constructor(
@@ -42,6 +44,7 @@ export class Store {
     this.checklist = new ChecklistStore(db);
     this.operators = new OperatorStore(db);
     this.allowlists = new AllowlistStore(db);
+    this.dashboard = new DashboardStore(db);
   }
 
   /** Run `work` in one transaction, with a store bound to it. */

@@ -242,6 +242,46 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('request_log_at').on('request_log').column('at').execute();
       },
     },
+    '0002_dashboard': {
+      async up(db: Kysely<unknown>) {
+        // Sign-in for operators on the dashboard: one email and password per operator.
+        await db.schema
+          .createTable('operator_accounts')
+          .addColumn('operator_id', 'text', (c) => c.primaryKey().references('operators.id'))
+          .addColumn('email', 'text', (c) => c.notNull().unique())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('password_changed_at', 'bigint', (c) => c.notNull())
+          .execute();
+
+        // Dashboard sessions, keyed by the SHA-256 of the session id, which only the cookie holds.
+        await db.schema
+          .createTable('dashboard_sessions')
+          .addColumn('id_hash', 'text', (c) => c.primaryKey())
+          .addColumn('subject_kind', 'text', (c) => c.notNull())
+          .addColumn('subject_id', 'text', (c) => c.notNull())
+          .addColumn('platform_id', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        // One-time tokens of forms that reveal secrets, so that a reload, which submits the form
+        // again, cannot rotate or issue a second time.
+        await db.schema
+          .createTable('dashboard_form_uses')
+          .addColumn('session_hash', 'text', (c) => c.notNull())
+          .addColumn('token', 'text', (c) => c.notNull())
+          .addColumn('used_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('dashboard_form_uses_pk', ['session_hash', 'token'])
+          .execute();
+        await db.schema
+          .createIndex('dashboard_sessions_subject')
+          .on('dashboard_sessions')
+          .columns(['subject_kind', 'subject_id'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -195,6 +195,40 @@ export interface AllowlistTable {
   updated_at: number;
 }
 
+export interface OperatorAccountTable {
+  operator_id: string;
+  /** Trimmed and lower-cased, like platform users' emails. */
+  email: string;
+  /** argon2id hash of the operator's dashboard password. */
+  password_hash: string;
+  created_at: number;
+  updated_at: number;
+  password_changed_at: number;
+}
+
+export interface DashboardSessionTable {
+  /** SHA-256 of the session id, hex; the id itself is only in the browser's cookie. */
+  id_hash: string;
+  subject_kind: 'user' | 'operator';
+  /** User id or operator id. */
+  subject_id: string;
+  /** The user's platform; null for operators. */
+  platform_id: string | null;
+  created_at: number;
+  /** Last request made with the session, for the idle timeout. */
+  last_seen_at: number;
+  /** Absolute end of the session. */
+  expires_at: number;
+}
+
+export interface DashboardFormUseTable {
+  /** SHA-256 of the session id the form was submitted with. */
+  session_hash: string;
+  /** The form's one-time token. */
+  token: string;
+  used_at: number;
+}
+
 export interface Database {
   platforms: PlatformTable;
   modules: ModuleTable;
@@ -213,4 +247,7 @@ export interface Database {
   checklist_comments: ChecklistCommentTable;
   approvals: ApprovalTable;
   allowlists: AllowlistTable;
+  operator_accounts: OperatorAccountTable;
+  dashboard_sessions: DashboardSessionTable;
+  dashboard_form_uses: DashboardFormUseTable;
 }

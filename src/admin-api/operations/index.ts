@@ -3,6 +3,7 @@ import { credentialOperations } from './credentials.js';
 import { goLiveOperations } from './go-live.js';
 import { logOperations } from './logs.js';
 import { moduleOperations } from './modules.js';
+import { operatorAccountOperations } from './operator-accounts.js';
 import { platformOperations } from './platforms.js';
 import type { Operation } from './types.js';
 
@@ -12,6 +13,7 @@ export const OPERATIONS: Operation[] = [
   ...credentialOperations,
   ...goLiveOperations,
   ...logOperations,
+  ...operatorAccountOperations,
 ];
 
 export type { Operation } from './types.js';
