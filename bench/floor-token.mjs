@@ -2,7 +2,7 @@
  * The floors of the token API benchmark: `node bench/floor-token.mjs PORT CLIENT_ID SECRET`
  * serves two routes with Fastify 5 on 127.0.0.1:PORT, with no logging and no rate limit:
  *
- *   GET  /hello   {"hello":"world"}, the most a Fastify route serves on this machine
+ *   GET  /hello   {"hello":"world"}, the fastest route Fastify serves on this machine
  *   POST /token   a minimal client_credentials endpoint: the form body parsed, one client
  *                 looked up in memory, its secret compared by SHA-256 digest in constant time,
  *                 and an EdDSA JWT signed with node:crypto, as Gatepass signs

@@ -14,16 +14,18 @@
  *
  * The JWTs are minted before the warm-up and live 900 s, longer than any soak this script
  * accepts. The report gives errors by status, latency percentiles, and the server's resident
- * memory (and its V8 heap) after the warm-up, every 10 s, at the end, and after 5 s idle.
- * With `--heap-snapshots`, the server also writes a heap snapshot after the warm-up and at the
- * end, which separates retained memory from garbage not yet collected. Rate limits are raised in
- * the configuration file, as in the other benchmarks.
+ * memory (and its V8 heap) after the warm-up, every 10 s and at the end. V8 lets garbage pile
+ * up in the old generation until a full collection, so those readings rise and fall in a
+ * sawtooth. The server therefore runs with bench/lib/gc-on-signal.cjs preloaded, and memory is
+ * also read after a full garbage collection at the end of the warm-up and of the soak: their
+ * difference is memory the server kept. Rate limits are raised in the configuration file, as
+ * in the other benchmarks.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { accessToken, gatewayRequests } from './gateway.mjs';
 import {
+  BENCH,
   fmt,
   isMain,
   makeTempDir,
@@ -66,27 +68,14 @@ async function sampleMemory(gatepass) {
 }
 
 /**
- * Make the server write a V8 heap snapshot (SIGUSR2 with `--heapsnapshot-signal`), which runs
- * a full garbage collection first, and return the memory the snapshot retains, in MiB: the
- * sum of every node's self size. Writing it blocks the server for a second or two.
+ * Run a full garbage collection in the server (SIGUSR2, handled by bench/lib/gc-on-signal.cjs)
+ * and return its memory a second later, when the collection has finished and V8 has returned
+ * the freed pages.
  */
-async function retainedHeapMiB(gatepass, snapshotDir) {
-  const before = new Set(readdirSync(snapshotDir));
+async function sampleMemoryAfterGc(gatepass) {
   process.kill(gatepass.pid, 'SIGUSR2');
-  let file;
-  while (!file) {
-    await sleep(100);
-    file = readdirSync(snapshotDir).find((name) => !before.has(name));
-  }
-  // The snapshot is written on the server's main thread, so a response means it is complete.
-  await fetch(`${gatepass.urls.admin}/healthz`);
-  const snapshot = JSON.parse(readFileSync(join(snapshotDir, file), 'utf8'));
-  const fields = snapshot.snapshot.meta.node_fields;
-  const selfSize = fields.indexOf('self_size');
-  let bytes = 0;
-  for (let i = selfSize; i < snapshot.nodes.length; i += fields.length) bytes += snapshot.nodes[i];
-  rmSync(join(snapshotDir, file));
-  return bytes / 2 ** 20;
+  await sleep(1_000);
+  return sampleMemory(gatepass);
 }
 
 function tokenRequest(platform) {
@@ -101,15 +90,8 @@ function tokenRequest(platform) {
   };
 }
 
-export async function benchSoak({
-  rate = 500,
-  seconds = 60,
-  warmup = 10,
-  heapSnapshots = false,
-} = {}) {
+export async function benchSoak({ rate = 500, seconds = 60, warmup = 10 } = {}) {
   const folder = makeTempDir('soak');
-  const snapshotDir = join(folder, 'snapshots');
-  mkdirSync(snapshotDir);
   const dataDir = join(folder, 'data');
   const upstream = await startUpstream(folder);
   const configFile = writeConfig(folder, upstream.url);
@@ -120,9 +102,7 @@ export async function benchSoak({
     platforms: PLATFORMS,
     sample: PLATFORMS,
   });
-  const nodeArgs = heapSnapshots
-    ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`]
-    : [];
+  const nodeArgs = ['--expose-gc', '--require', join(BENCH, 'lib/gc-on-signal.cjs')];
   const gatepass = await startGatepass({ folder, dataDir, configFile, nodeArgs });
   const atStart = await sampleMemory(gatepass);
 
@@ -147,10 +127,16 @@ export async function benchSoak({
     warmupSeconds: 0,
   };
 
-  const warm = await runLoad(loads, { ...spec, label: 'soak warm-up', durationSeconds: warmup });
+  // One run each, even when other processes share the cores: a repeated run would measure
+  // memory over a longer, different history.
+  const once = { attempts: 1 };
+  const warm = await runLoad(
+    loads,
+    { ...spec, label: 'soak warm-up', durationSeconds: warmup },
+    once,
+  );
   const afterWarmup = await sampleMemory(gatepass);
-  const retained = {};
-  if (heapSnapshots) retained.afterWarmupMiB = await retainedHeapMiB(gatepass, snapshotDir);
+  const afterWarmupGc = await sampleMemoryAfterGc(gatepass);
   const samples = [{ second: 0, ...afterWarmup }];
   const started = performance.now();
   const sampler = setInterval(async () => {
@@ -163,14 +149,12 @@ export async function benchSoak({
   }, MEMORY_SAMPLE_MS);
   let measured;
   try {
-    measured = await runLoad(loads, { ...spec, label: 'soak', durationSeconds: seconds });
+    measured = await runLoad(loads, { ...spec, label: 'soak', durationSeconds: seconds }, once);
   } finally {
     clearInterval(sampler);
   }
   const atEnd = await sampleMemory(gatepass);
-  await sleep(5_000);
-  const idleAfter = await sampleMemory(gatepass);
-  if (heapSnapshots) retained.atEndMiB = await retainedHeapMiB(gatepass, snapshotDir);
+  const atEndGc = await sampleMemoryAfterGc(gatepass);
   const { code } = await gatepass.stop();
   return {
     rate,
@@ -184,9 +168,10 @@ export async function benchSoak({
       afterWarmup,
       samples,
       atEnd,
-      idleAfter,
+      afterWarmupGc,
+      atEndGc,
       maxRssMiB: Math.max(atEnd.rssMiB, ...samples.map((m) => m.rssMiB)),
-      ...(heapSnapshots ? { retainedHeap: retained } : {}),
+      rssGrowthAfterGc: atEndGc.rssMiB / afterWarmupGc.rssMiB - 1,
     },
     serverExitCode: code,
   };
@@ -232,7 +217,8 @@ function report(results) {
       ['at start', memory.atStart],
       ...memory.samples.map((m) => [m.second === 0 ? 'after warm-up' : `${m.second} s`, m]),
       ['at the end', memory.atEnd],
-      ['after 5 s idle', memory.idleAfter],
+      ['after warm-up, after a full garbage collection', memory.afterWarmupGc],
+      ['at the end, after a full garbage collection', memory.atEndGc],
     ].map(([when, m]) => [
       when,
       fmt(m.rssMiB, 1),
@@ -241,12 +227,9 @@ function report(results) {
       fmt(m.externalMiB, 1),
     ]),
   );
-  if (memory.retainedHeap) {
-    const { afterWarmupMiB, atEndMiB } = memory.retainedHeap;
-    console.log(
-      `V8 heap retained after a full garbage collection (heap snapshot): ${fmt(afterWarmupMiB, 1)} MiB after warm-up, ${fmt(atEndMiB, 1)} MiB at the end`,
-    );
-  }
+  console.log(
+    `RSS after a full garbage collection: ${fmt(memory.afterWarmupGc.rssMiB, 1)} MiB after warm-up, ${fmt(memory.atEndGc.rssMiB, 1)} MiB at the end (${memory.rssGrowthAfterGc >= 0 ? '+' : ''}${fmt(100 * memory.rssGrowthAfterGc, 1)}%)`,
+  );
 }
 
 if (isMain(import.meta.url)) {
@@ -255,14 +238,12 @@ if (isMain(import.meta.url)) {
       rate: { type: 'string', default: '500' },
       seconds: { type: 'string', default: '60' },
       warmup: { type: 'string', default: '10' },
-      'heap-snapshots': { type: 'boolean', default: false },
     },
   });
   const options = {
     rate: Number(values.rate),
     seconds: Number(values.seconds),
     warmup: Number(values.warmup),
-    heapSnapshots: values['heap-snapshots'],
   };
   const valid = (n, min, max) => Number.isInteger(n) && n >= min && n <= max;
   if (
@@ -271,7 +252,7 @@ if (isMain(import.meta.url)) {
     !valid(options.warmup, 0, MAX_WARMUP_SECONDS)
   ) {
     console.error(
-      `usage: node bench/soak.mjs [--rate=1..100000 requests/s] [--seconds=1..${MAX_SECONDS}] [--warmup=0..${MAX_WARMUP_SECONDS} seconds] [--heap-snapshots]`,
+      `usage: node bench/soak.mjs [--rate=1..100000 requests/s] [--seconds=1..${MAX_SECONDS}] [--warmup=0..${MAX_WARMUP_SECONDS} seconds]`,
     );
     process.exit(2);
   }
