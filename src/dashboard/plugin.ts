@@ -23,6 +23,7 @@ import {
   loadSession,
   noticeOf,
   Redirect,
+  rejectNul,
   sameOrigin,
   secureCookies,
   sendPage,
@@ -213,10 +214,13 @@ async function dashboardRoutes(scope: FastifyInstance, context: Context): Promis
     await loadSession(context, request);
   });
   scope.addHook('preHandler', async (request) => {
+    rejectNul(request);
     if (request.method === 'GET' || request.method === 'HEAD') return;
     // The sign-in forms run their own pre-session check.
     const route = request.routeOptions.url;
     if (route === `${BASE}/sign-in` || route === `${BASE}/operator/sign-in`) return;
+    // Signing out without a live session only clears the cookie, so it needs no token.
+    if (route === `${BASE}/sign-out` && !sessionOf(request)) return;
     checkChange(context, request);
   });
   scope.setErrorHandler((error, request, reply) => renderError(request, reply, error));

@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../app/context.js';
 import { ApiError } from '../domain/errors.js';
 import type { Actor } from '../domain/events.js';
+import { MAX_OVERLAP_SECONDS } from '../services/credentials.js';
 import type { PlatformViewer } from '../services/dashboard.js';
 import {
   type ActiveSession,
@@ -76,6 +77,42 @@ export function fieldList(body: unknown, name: string): string[] {
   const value = (body as Record<string, unknown>)[name];
   if (typeof value === 'string') return [value];
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/**
+ * Return the name of the first field that contains U+0000, in a parsed body, query or route
+ * parameters, looking into arrays and objects. The walk keeps its own stack, so a deeply nested
+ * JSON body cannot overflow the call stack.
+ */
+export function fieldWithNul(fields: unknown, label: string): string | undefined {
+  const pending: Array<[string, unknown]> = [[label, fields]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [name, value] = next;
+    if (typeof value === 'string' && value.includes('\u0000')) return name;
+    if (value !== null && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) {
+        pending.push([Array.isArray(value) ? name : key, inner]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Reject input that contains U+0000 with `invalid_request`. PostgreSQL cannot store or compare
+ * text with it and would fail the query, and no form field, filter or id needs it.
+ */
+export function rejectNul(request: FastifyRequest): void {
+  const name =
+    fieldWithNul(request.params, 'path') ??
+    fieldWithNul(request.query, 'query') ??
+    fieldWithNul(request.body, 'body');
+  if (name !== undefined) {
+    throw new ApiError(
+      'invalid_request',
+      `The field "${name.slice(0, 40)}" contains the NUL character (U+0000). Remove it and try again.`,
+    );
+  }
 }
 
 /**
@@ -188,6 +225,30 @@ export function parseLocalTime(value: string | undefined): number | undefined {
     );
   }
   const at = Date.parse(`${value}Z`);
-  if (Number.isNaN(at)) throw new ApiError('invalid_request', 'The time is not a valid date.');
+  // V8 accepts days past the end of the month, such as February 31, and rolls them over.
+  if (Number.isNaN(at) || new Date(at).toISOString().slice(0, 16) !== value.slice(0, 16)) {
+    throw new ApiError('invalid_request', `"${value}" is not a valid date and time.`);
+  }
   return at;
+}
+
+/**
+ * Parse an overlap in whole seconds from a form field, with the rotation's own limit, so that a
+ * bad value is rejected before the form's one-time token is spent.
+ */
+export function parseOverlap(value: string | undefined): number {
+  if (value === undefined || !/^\d{1,9}$/.test(value.trim())) {
+    throw new ApiError(
+      'invalid_request',
+      'The overlap must be a whole number of seconds, such as 86400.',
+    );
+  }
+  const seconds = Number(value.trim());
+  if (seconds > MAX_OVERLAP_SECONDS) {
+    throw new ApiError(
+      'invalid_request',
+      `The overlap must be a whole number of seconds from 0 to ${MAX_OVERLAP_SECONDS}.`,
+    );
+  }
+  return seconds;
 }

@@ -20,6 +20,7 @@ import {
   fieldList,
   noticeOf,
   parseLocalTime,
+  parseOverlap,
   Redirect,
   requireOperator,
   sendPage,
@@ -138,7 +139,6 @@ export function operatorRoutes(scope: FastifyInstance, context: Context): void {
       const { session, actor } = requireOperator(request);
       const { platformId } = request.params;
       await context.platforms.show(platformId);
-      await context.sessions.spendFormToken(session.sessionId, field(request.body, '_once'));
       const environment = field(request.body, 'environment');
       const kind = field(request.body, 'kind');
       if (!ENVIRONMENTS.includes(environment as Environment)) {
@@ -150,20 +150,16 @@ export function operatorRoutes(scope: FastifyInstance, context: Context): void {
           'Choose the kind of secret: client, module or provider.',
         );
       }
-      const overlap = field(request.body, 'overlap_seconds')?.trim() ?? '';
-      if (!/^\d{1,9}$/.test(overlap)) {
-        throw new ApiError(
-          'invalid_request',
-          'The overlap must be a whole number of seconds, such as 86400.',
-        );
-      }
+      const overlap = parseOverlap(field(request.body, 'overlap_seconds'));
+      // Spent after the checks above, so that a rejected form can be corrected and sent again.
+      await context.sessions.spendFormToken(session.sessionId, field(request.body, '_once'));
       const rotated = await context.credentials.rotate(
         {
           platformId,
           environment: environment as Environment,
           kind,
           moduleId: field(request.body, 'module') || undefined,
-          overlapSeconds: Number(overlap),
+          overlapSeconds: overlap,
         },
         actor,
       );

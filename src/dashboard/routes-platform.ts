@@ -13,7 +13,15 @@ import {
   requestsPage,
   usagePage,
 } from './pages/platform.js';
-import { field, noticeOf, parseLocalTime, Redirect, requireUser, sendPage } from './request.js';
+import {
+  field,
+  noticeOf,
+  parseLocalTime,
+  parseOverlap,
+  Redirect,
+  requireUser,
+  sendPage,
+} from './request.js';
 
 const USAGE_HOURS = 24;
 
@@ -25,17 +33,6 @@ function queryOf(request: { query: unknown }): Record<string, string | undefined
       typeof value === 'string' ? value : undefined,
     ]),
   );
-}
-
-/** Parse an overlap in whole seconds from a form field. */
-function parseOverlap(value: string | undefined): number {
-  if (value === undefined || !/^\d{1,9}$/.test(value.trim())) {
-    throw new ApiError(
-      'invalid_request',
-      'The overlap must be a whole number of seconds, such as 86400.',
-    );
-  }
-  return Number(value.trim());
 }
 
 /** Parse a status filter: an exact status from 100 to 599, or a class from 1 to 5. */

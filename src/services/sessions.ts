@@ -167,6 +167,10 @@ export class SessionService {
     // pass the lock first. A success clears it.
     this.guard.recordFailure(normalized, address);
 
+    // The session starts before the account is read, so a disabling, suspension or password reset
+    // stamped while the password is checked ends it. A reset stamps its time after hashing the
+    // new password and just before storing it, so the second read below sees it.
+    const at = this.now();
     const account =
       kind === 'user'
         ? await this.store.users.findByEmail(normalized)
@@ -184,10 +188,13 @@ export class SessionService {
     if (!account) return reject('unknown_email', false);
     if (!valid) return reject('wrong_password', true);
 
+    // The account is read again, as it may have changed while the password was checked. A new
+    // password hash means the checked password is no longer the account's.
     let subject: SessionSubject;
     if (kind === 'user') {
       const user = await this.store.users.findByEmail(normalized);
       if (!user || user.status !== 'active') return reject('user_disabled', true);
+      if (user.password_hash !== account.password_hash) return reject('password_changed', true);
       const platform = await this.store.platforms.find(user.platform_id);
       if (!platform || platform.status === 'suspended') return reject('platform_suspended', true);
       subject = {
@@ -200,6 +207,7 @@ export class SessionService {
     } else {
       const operator = await this.store.dashboard.findOperatorAccount(normalized);
       if (!operator || operator.disabled_at !== null) return reject('operator_disabled', true);
+      if (operator.password_hash !== account.password_hash) return reject('password_changed', true);
       subject = {
         kind: 'operator',
         operatorId: operator.operator_id,
@@ -209,7 +217,6 @@ export class SessionService {
     }
     this.guard.recordSuccess(normalized, address);
 
-    const at = this.now();
     const sessionId = randomBytes(32).toString('base64url');
     await this.store.dashboard.purgeSessions(
       at,
@@ -283,7 +290,7 @@ export class SessionService {
     }
     const operator = await this.store.dashboard.findOperatorAccountById(row.subject_id);
     if (!operator || operator.disabled_at !== null) return undefined;
-    if (operator.password_changed_at > row.created_at) return undefined;
+    if (revokedSince(operator.password_changed_at, row.created_at)) return undefined;
     return {
       kind: 'operator',
       operatorId: operator.operator_id,

@@ -125,8 +125,11 @@ export class UserService {
     const problem = passwordProblem(password);
     if (problem) throw new ApiError('invalid_request', `The password ${problem}.`);
     const user = await this.user(userId);
+    const hash = await this.passwords.hash(password);
+    // Taken after hashing, so that a sign-in with the old password that finished while the new
+    // one was hashed still predates the reset and its session or tokens are revoked.
     const at = this.now();
-    await this.store.users.setPassword(userId, await this.passwords.hash(password), at);
+    await this.store.users.setPassword(userId, hash, at);
     this.events.emit({
       type: 'user.password_changed',
       at,
