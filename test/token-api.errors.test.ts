@@ -28,6 +28,19 @@ describe('token API invalid_request', () => {
   });
   after(() => gp.close());
 
+  test('other methods return 405', async () => {
+    for (const path of ['/v1/auth/token', '/v1/auth/revoke', '/v1/auth/introspect']) {
+      for (const method of ['GET', 'PUT', 'DELETE']) {
+        const response = await fetch(`${gp.staging}${path}`, { method });
+        const body = (await response.json()) as Record<string, unknown>;
+        assert.equal(response.status, 405, `${method} ${path}`);
+        assert.equal(response.headers.get('allow'), 'POST');
+        assert.equal(body.error, 'invalid_request');
+        assert.match(String(body.error_description), /accepts POST only/);
+      }
+    }
+  });
+
   test('missing grant_type', async () => {
     const reply = await postFormText(url, {
       client_id: platform.client_id,

@@ -6,6 +6,13 @@ import { ApiError } from '../domain/errors.js';
 import { registerOperationCommands } from './operations.js';
 import { registerStartCommand } from './start.js';
 
+// A reader that stops early, such as `gatepass audit list | head`, closes the pipe. The rest of
+// the output has nowhere to go, so the command ends quietly instead of with an EPIPE stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const program = new Command('gatepass')
   .description('Access layer for API modules: credentials, a JWT token API and a gateway')
   .option(

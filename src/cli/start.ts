@@ -4,7 +4,23 @@ import { type ListenerName, type RunningGatepass, startGatepass } from '../app/s
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 
-function banner(running: RunningGatepass): string {
+/**
+ * Return the settings a CLI command in another terminal needs to reach this server's database:
+ * the environment variables to repeat, as a command prefix, and the names of secret ones the
+ * banner must not print.
+ */
+function sharedSettings(configFile: string | undefined): { prefix: string; secret: string[] } {
+  const shown: string[] = [];
+  for (const name of ['GATEPASS_CONFIG', 'GATEPASS_DATA_DIR']) {
+    const value = process.env[name];
+    if (value) shown.push(`${name}=${JSON.stringify(value)}`);
+  }
+  if (configFile) shown.push(`GATEPASS_CONFIG=${JSON.stringify(configFile)}`);
+  const secret = ['DATABASE_URL', 'GATEPASS_MASTER_KEY'].filter((name) => process.env[name]);
+  return { prefix: shown.map((item) => `${item} `).join(''), secret };
+}
+
+function banner(running: RunningGatepass, configFile: string | undefined): string {
   const { addresses, context } = running;
   const lines = ['', `Gatepass is running on ${context.databaseLocation}.`];
   if (addresses.staging)
@@ -16,6 +32,7 @@ function banner(running: RunningGatepass): string {
   if (addresses.admin)
     lines.push(
       `  admin       ${addresses.admin}   admin API, its reference at ${addresses.admin}/admin/docs, /readyz and /metrics`,
+      `  dashboard   ${addresses.admin}/dashboard   platform users sign in here, operators at ${addresses.admin}/dashboard/operator/sign-in`,
     );
   lines.push(
     `  modules     ${context.modules
@@ -24,10 +41,18 @@ function banner(running: RunningGatepass): string {
       .join(', ')}`,
   );
   if (addresses.staging) {
+    const { prefix, secret } = sharedSettings(configFile);
     lines.push(
       '',
       'Next, in another terminal in this folder: board a platform onto staging and get a token.',
-      '  npx gatepass platforms board "Acme Retail" --modules demo --json > acme.json',
+    );
+    if (secret.length > 0) {
+      lines.push(
+        `The CLI opens the database itself, so give it the same ${secret.join(' and ')} as this server.`,
+      );
+    }
+    lines.push(
+      `  ${prefix}npx gatepass platforms board "Acme Retail" --modules demo --json > acme.json`,
       `  export CLIENT_ID=$(node -p "require('./acme.json').client_id")`,
       `  export CLIENT_SECRET=$(node -p "require('./acme.json').client_secret")`,
       `  curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials ${addresses.staging}/v1/auth/token`,
@@ -56,7 +81,7 @@ export function registerStartCommand(program: Command): void {
       );
       const log = createLogger(config.log.level);
       const running = await startGatepass(config, log, options.only);
-      process.stderr.write(banner(running));
+      process.stderr.write(banner(running, program.opts<{ config?: string }>().config));
       log.info({ addresses: running.addresses }, 'gatepass started');
 
       let stopping = false;

@@ -67,7 +67,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     // Node.js already caps the request line with its 16 KiB header limit. A lower router limit
     // would answer long parameters with 400 before the admin API checks the operator key, and
     // so tell an unauthenticated caller which routes exist.
-    maxParamLength: 16 * 1024,
+    routerOptions: { maxParamLength: 16 * 1024 },
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,

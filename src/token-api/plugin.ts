@@ -231,6 +231,22 @@ export async function tokenApi(app: FastifyInstance, options: TokenApiOptions): 
     scope.post('/v1/auth/introspect', routeOptions, (request, reply) =>
       introspect(options, limiters, request, reply),
     );
+    // Without these, another method would reach the gateway's catch-all route and be answered
+    // as a path that no module serves.
+    for (const path of ['/v1/auth/token', '/v1/auth/revoke', '/v1/auth/introspect']) {
+      scope.route({
+        method: ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'],
+        url: path,
+        handler: async (request, reply) =>
+          noStore(reply)
+            .status(405)
+            .header('allow', 'POST')
+            .send({
+              error: 'invalid_request',
+              error_description: `${path} accepts POST only, with a form or JSON body; this request used ${request.method}.`,
+            }),
+      });
+    }
   });
 
   app.get('/.well-known/jwks.json', async (_request, reply) => {
