@@ -186,6 +186,17 @@ describe('gatepass command end to end', () => {
     secrets.provider_secret = boarding.modules.demo?.provider_secret ?? '';
   });
 
+  test('usage errors exit with code 2', async () => {
+    const missingOption = await runCli(['platforms', 'board', 'Acme Retail'], env);
+    assert.equal(missingOption.code, 2);
+    assert.match(missingOption.stderr, /required option '--modules/);
+    const unknownCommand = await runCli(['platforms', 'nosuch'], env);
+    assert.equal(unknownCommand.code, 2);
+    const help = await runCli(['platforms', '--help'], env);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /board/);
+  });
+
   test('client_credentials through openid-client', async () => {
     config = new client.Configuration(
       { issuer: staging, token_endpoint: `${staging}/v1/auth/token` },

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `gatepass` command. */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { ApiError } from '../domain/errors.js';
 import { registerOperationCommands } from './operations.js';
@@ -31,7 +31,10 @@ const program = new Command('gatepass')
     'after',
     '\nExit codes: 0 success; 1 unexpected failure, such as an unreachable admin API; 2 invalid\ninput, configuration or credentials, or a conflict; 3 not found; 4 audit verify found an\naltered or missing row.',
   )
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Commander throws instead of exiting, so that a usage error gets exit code 2 like other invalid
+  // input. Subcommands registered below inherit this.
+  .exitOverride();
 
 registerStartCommand(program);
 registerOperationCommands(program);
@@ -39,6 +42,8 @@ registerOperationCommands(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
+  // Commander has already printed its message, or the help or version that was asked for.
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   if (error instanceof ConfigError || error instanceof ApiError) {
     process.stderr.write(`gatepass: ${error.message}\n`);
     process.exit(error instanceof ApiError && error.status === 404 ? 3 : 2);
