@@ -2,7 +2,7 @@
 import { type Command, Option } from 'commander';
 import { type ListenerName, type RunningGatepass, startGatepass } from '../app/start.js';
 import { loadConfig } from '../config/load.js';
-import { createLogger } from '../observability/logger.js';
+import { createServerLogger } from '../observability/logger.js';
 
 /**
  * Return the settings a CLI command in another terminal needs to reach this server's database:
@@ -79,7 +79,7 @@ export function registerStartCommand(program: Command): void {
           ? { file: program.opts<{ config: string }>().config }
           : {},
       );
-      const log = createLogger(config.log.level);
+      const log = createServerLogger(config.log.level);
       const running = await startGatepass(config, log, options.only);
       process.stderr.write(banner(running, program.opts<{ config?: string }>().config));
       log.info({ addresses: running.addresses }, 'gatepass started');
