@@ -251,3 +251,67 @@ describe('metrics and readiness', () => {
     assert.deepEqual(await response.json(), { status: 'ready', database: 'ok' });
   });
 });
+
+describe('sign-in load', () => {
+  /** More sign-ins at once than the password hasher runs (2) and queues (64) together. */
+  const SIGN_INS = 120;
+  const CLIENT_CALLS = 20;
+  let gp: TestGatepass;
+  let platform: BoardingResult;
+
+  before(async () => {
+    gp = await startTestGatepass({
+      settings: {
+        // Concurrent sign-ins of one user count as failures until checked; keep them unlocked.
+        'rateLimits.signInFailuresBeforeLockout': 1_000_000,
+        'rateLimits.tokenPerAddressPerMinute': 10_000,
+        'rateLimits.tokenPerClientPerMinute': 10_000,
+      },
+    });
+    platform = await gp.board('Busy Platform');
+    await gp.addUser(platform.platform.id, 'busy@platform.test', PASSWORD);
+  });
+  after(() => gp.close());
+
+  test('client_credentials served during sign-in flood', async () => {
+    const finished: string[] = [];
+    const signIns = Array.from({ length: SIGN_INS }, async () => {
+      const reply = await postForm(`${gp.staging}/v1/auth/token`, {
+        grant_type: 'user_credentials',
+        email: 'busy@platform.test',
+        password: PASSWORD,
+      });
+      finished.push('sign-in');
+      return reply;
+    });
+    const clientCalls = (async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < CLIENT_CALLS; i++) {
+        const reply = await postForm(
+          `${gp.staging}/v1/auth/token`,
+          { grant_type: 'client_credentials' },
+          { authorization: basic(platform.client_id, platform.client_secret) },
+        );
+        statuses.push(reply.status);
+      }
+      finished.push('client calls');
+      return statuses;
+    })();
+
+    const [statuses, signInReplies] = await Promise.all([clientCalls, Promise.all(signIns)]);
+    assert.deepEqual(statuses, new Array(CLIENT_CALLS).fill(200));
+    const counts = new Map<number, number>();
+    for (const reply of signInReplies)
+      counts.set(reply.status, (counts.get(reply.status) ?? 0) + 1);
+    // The hasher was saturated: some sign-ins were turned away at once with 503.
+    assert.ok((counts.get(503) ?? 0) > 0, `statuses: ${JSON.stringify([...counts])}`);
+    assert.ok((counts.get(200) ?? 0) > 0, `statuses: ${JSON.stringify([...counts])}`);
+    const busy = signInReplies.find((reply) => reply.status === 503);
+    assert.equal(busy?.body.error, 'temporarily_unavailable');
+    // The twenty client calls, one after another, finished while queued sign-ins still waited.
+    assert.ok(
+      finished.indexOf('client calls') < finished.length - 1,
+      `order: ${finished.join(', ')}`,
+    );
+  });
+});
