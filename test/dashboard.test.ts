@@ -301,7 +301,26 @@ describe('secure cookie switch', () => {
   test('cookie is Secure behind TLS', async () => {
     const client = new DashboardClient(fixture.gp.admin);
     const response = await client.signIn('owner@acme.test', PASSWORD);
-    assert.match(cookieLine(response.setCookies, 'gatepass_session') ?? '', /; Secure/);
+    const line = cookieLine(response.setCookies, '__Host-gatepass_session') ?? '';
+    assert.match(line, /; Secure/);
+    assert.match(line, /; Path=\/(;|$)/);
+    assert.doesNotMatch(line, /; Domain=/i);
+    assert.equal(cookieLine(response.setCookies, 'gatepass_session'), undefined);
+  });
+
+  test('unprefixed cookie is ignored behind TLS', async () => {
+    const client = new DashboardClient(fixture.gp.admin);
+    await client.signIn('owner@acme.test', PASSWORD);
+    const sessionId = client.cookies.get('__Host-gatepass_session') ?? '';
+    assert.notEqual(sessionId, '');
+    // A cookie under the plain name could come from a sibling host; it must not sign anyone in.
+    const response = await fetch(`${fixture.gp.admin}/dashboard/platform`, {
+      headers: { cookie: `gatepass_session=${sessionId}` },
+      redirect: 'manual',
+    });
+    assert.equal(response.status, 303);
+    const signedIn = await client.get('/dashboard/platform');
+    assert.equal(signedIn.status, 200);
   });
 });
 

@@ -14,7 +14,7 @@ import type { Context } from '../app/context.js';
 import { dashboard } from '../dashboard/plugin.js';
 import { ApiError } from '../domain/errors.js';
 import type { Actor } from '../domain/events.js';
-import { actorOf, isSameOrigin, SESSION_COOKIE } from '../services/sessions.js';
+import { actorOf, isSameOrigin, sessionCookieName } from '../services/sessions.js';
 import { openApiDocument } from './openapi.js';
 import { OPERATIONS, type Operation } from './operations/index.js';
 
@@ -73,7 +73,8 @@ async function authenticateSession(
 
 async function authenticate(context: Context, request: FastifyRequest): Promise<Actor> {
   const header = request.headers.authorization;
-  const sessionId = request.cookies[SESSION_COOKIE];
+  const secure = context.config.dashboard.secureCookies || request.protocol === 'https';
+  const sessionId = request.cookies[sessionCookieName(secure)];
   if (header === undefined && sessionId) return authenticateSession(context, request, sessionId);
   const match = header ? /^bearer +(\S+)$/i.exec(header) : null;
   if (!match?.[1]) {

@@ -13,7 +13,7 @@ import helmet from '@fastify/helmet';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../app/context.js';
 import { ApiError } from '../domain/errors.js';
-import { SESSION_COOKIE } from '../services/sessions.js';
+import { sessionCookieName } from '../services/sessions.js';
 import { SCRIPT, STYLESHEET } from './assets.js';
 import { BASE } from './layout.js';
 import { errorPage, signInPage } from './pages/sign-in.js';
@@ -87,7 +87,7 @@ function setSessionCookie(
   reply: FastifyReply,
   sessionId: string,
 ): void {
-  reply.setCookie(SESSION_COOKIE, sessionId, {
+  reply.setCookie(sessionCookieName(secureCookies(context, request)), sessionId, {
     httpOnly: true,
     sameSite: 'strict',
     path: '/',
@@ -97,7 +97,7 @@ function setSessionCookie(
 }
 
 function clearSessionCookie(context: Context, request: FastifyRequest, reply: FastifyReply): void {
-  reply.clearCookie(SESSION_COOKIE, {
+  reply.clearCookie(sessionCookieName(secureCookies(context, request)), {
     httpOnly: true,
     sameSite: 'strict',
     path: '/',

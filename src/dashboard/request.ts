@@ -12,7 +12,7 @@ import {
   type ActiveSession,
   actorOf,
   isSameOrigin,
-  SESSION_COOKIE,
+  sessionCookieName,
   type SessionSubject,
 } from '../services/sessions.js';
 import type { SafeHtml } from './html.js';
@@ -34,7 +34,7 @@ export class Redirect extends Error {
 }
 
 export async function loadSession(context: Context, request: FastifyRequest): Promise<void> {
-  const sessionId = request.cookies[SESSION_COOKIE];
+  const sessionId = request.cookies[sessionCookieName(secureCookies(context, request))];
   const session = await context.sessions.resolve(sessionId);
   if (session && sessionId) sessions.set(request, { ...session, sessionId });
 }

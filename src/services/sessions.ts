@@ -36,8 +36,15 @@ export interface SessionSettings {
   absoluteSeconds: number;
 }
 
-/** Name of the cookie that carries the session id, on the dashboard and the admin API. */
-export const SESSION_COOKIE = 'gatepass_session';
+/**
+ * Return the name of the cookie that carries the session id, on the dashboard and the admin API.
+ * A `Secure` cookie gets the `__Host-` prefix, with which browsers accept it only from this host,
+ * with `Path=/` and no `Domain`, so a sibling subdomain cannot plant a session of its own in front
+ * of it (RFC 6265bis, section 4.1.3.2). Plain HTTP cannot carry the prefix.
+ */
+export function sessionCookieName(secure: boolean): string {
+  return secure ? '__Host-gatepass_session' : 'gatepass_session';
+}
 
 const WRONG_CREDENTIALS = 'The email or password is wrong.';
 
