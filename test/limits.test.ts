@@ -314,4 +314,43 @@ describe('sign-in load', () => {
       `order: ${finished.join(', ')}`,
     );
   });
+
+  test('abandoned sign-ins are skipped', async () => {
+    // More sign-ins than the hasher runs and queues, from clients that go away 100 ms later.
+    const clients = Array.from({ length: 100 }, () => new AbortController());
+    const sent = clients.map((client) =>
+      fetch(`${gp.staging}/v1/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'user_credentials',
+          email: 'busy@platform.test',
+          password: PASSWORD,
+        }).toString(),
+        signal: client.signal,
+      }).catch(() => undefined),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const client of clients) client.abort();
+    await Promise.all(sent);
+
+    // A sign-in sent now waits behind whatever is still queued; it succeeds either way.
+    let reply = await postForm(`${gp.staging}/v1/auth/token`, {
+      grant_type: 'user_credentials',
+      email: 'busy@platform.test',
+      password: PASSWORD,
+    });
+    while (reply.status === 503) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      reply = await postForm(`${gp.staging}/v1/auth/token`, {
+        grant_type: 'user_credentials',
+        email: 'busy@platform.test',
+        password: PASSWORD,
+      });
+    }
+    assert.equal(reply.status, 200);
+    const metrics = await (await fetch(`${gp.admin}/metrics`)).text();
+    const abandoned = Number(/^gatepass_password_checks_abandoned (\d+)/m.exec(metrics)?.[1]);
+    assert.ok(abandoned > 0, `gatepass_password_checks_abandoned is ${abandoned}`);
+  });
 });

@@ -165,6 +165,7 @@ export async function createContext(
   const metrics = new Metrics({
     requestLogDropped: () => requestLog.dropped,
     auditDropped: () => audit.droppedTotal,
+    passwordChecksAbandoned: () => passwords.abandoned,
   });
   metrics.listen(events);
   for (const keyring of Object.values(keyrings)) keyring.startReloading();

@@ -38,7 +38,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(sources: { requestLogDropped: () => number; auditDropped: () => number }) {
+  constructor(sources: {
+    requestLogDropped: () => number;
+    auditDropped: () => number;
+    passwordChecksAbandoned: () => number;
+  }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'gatepass_' });
     new Gauge({
       name: 'gatepass_request_log_rows_dropped',
@@ -46,6 +50,14 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(sources.requestLogDropped());
+      },
+    });
+    new Gauge({
+      name: 'gatepass_password_checks_abandoned',
+      help: 'Password checks skipped since start because the client closed the connection while the check waited for the hasher',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.passwordChecksAbandoned());
       },
     });
     new Gauge({

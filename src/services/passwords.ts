@@ -19,7 +19,17 @@ export class PasswordHasherBusy extends Error {
   }
 }
 
+/** A check whose requester went away while it waited for the hasher; it was never run. */
+export class PasswordCheckAbandoned extends Error {
+  constructor() {
+    super('The client closed the connection before its password was checked');
+    this.name = 'PasswordCheckAbandoned';
+  }
+}
+
 export class PasswordHasher {
+  /** Checks skipped since start because their requester had gone away while they waited. */
+  abandoned = 0;
   private running = 0;
   private readonly waiting: Array<() => void> = [];
   private dummyHash: Promise<string> | undefined;
@@ -31,7 +41,11 @@ export class PasswordHasher {
     },
   ) {}
 
-  private async withSlot<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Run `work` in a slot. A check whose `signal` aborted while it waited is skipped, so that
+   * sign-ins abandoned by their clients do not hold the slots of those still waiting.
+   */
+  private async withSlot<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.running >= this.limits.maxConcurrent) {
       if (this.waiting.length >= this.limits.maxQueued) throw new PasswordHasherBusy();
       await new Promise<void>((resolve) => this.waiting.push(resolve));
@@ -39,6 +53,10 @@ export class PasswordHasher {
       this.running++;
     }
     try {
+      if (signal?.aborted) {
+        this.abandoned++;
+        throw new PasswordCheckAbandoned();
+      }
       return await work();
     } finally {
       const next = this.waiting.shift();
@@ -52,17 +70,20 @@ export class PasswordHasher {
     return this.withSlot(() => hash(password, OPTIONS));
   }
 
-  verify(passwordHash: string, password: string): Promise<boolean> {
-    return this.withSlot(() => verify(passwordHash, password));
+  verify(passwordHash: string, password: string, signal?: AbortSignal): Promise<boolean> {
+    return this.withSlot(() => verify(passwordHash, password), signal);
   }
 
   /**
    * Spend the same time as a real check when there is no user to check against, so that the
    * response time does not tell whether an email address has an account.
    */
-  async verifyNothing(password: string): Promise<false> {
+  async verifyNothing(password: string, signal?: AbortSignal): Promise<false> {
     this.dummyHash ??= hash('gatepass timing equalizer', OPTIONS);
-    await this.withSlot(async () => verify(await (this.dummyHash as Promise<string>), password));
+    await this.withSlot(
+      async () => verify(await (this.dummyHash as Promise<string>), password),
+      signal,
+    );
     return false;
   }
 }

@@ -26,7 +26,7 @@ import type { ClientAuthenticator } from './client-auth.js';
 import type { ClientContext, Directory } from './directory.js';
 import type { EventBus } from './events.js';
 import { reachFaultPoint } from './fault-points.js';
-import { type PasswordHasher, PasswordHasherBusy } from './passwords.js';
+import { PasswordCheckAbandoned, type PasswordHasher, PasswordHasherBusy } from './passwords.js';
 import type { SignInGuard } from './sign-in-guard.js';
 
 export interface TokenResponse {
@@ -288,6 +288,8 @@ export class TokenService {
     address: string,
     grantType: string,
     authenticatedClientId?: string,
+    /** Aborted when the client goes away, so that a queued password check is skipped. */
+    signal?: AbortSignal,
   ): Promise<TokenResponse> {
     const normalized = normalizeEmail(email);
     const authTime = this.now();
@@ -323,9 +325,12 @@ export class TokenService {
     let valid: boolean;
     try {
       valid = user
-        ? await this.options.passwords.verify(user.password_hash, password)
-        : await this.options.passwords.verifyNothing(password);
+        ? await this.options.passwords.verify(user.password_hash, password, signal)
+        : await this.options.passwords.verifyNothing(password, signal);
     } catch (error) {
+      // Nobody reads the reply to an abandoned check; it stays counted as a failed sign-in.
+      if (error instanceof PasswordCheckAbandoned)
+        throw new OAuthError('temporarily_unavailable', error.message, 'client went away');
       if (error instanceof PasswordHasherBusy)
         throw new OAuthError(
           'temporarily_unavailable',

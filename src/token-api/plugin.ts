@@ -111,12 +111,18 @@ async function token(
       `Grant type ${quoteSubmitted(grantType)} is not supported. Use one of: ${GRANTS.map((g) => g.type).join(', ')}.`,
     );
   }
+  // The response closes before it is finished only when the client went away.
+  const disconnected = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) disconnected.abort();
+  });
   const response = await grant.handle({
     environment: options.environment,
     params,
     credentials,
     address: request.ip,
     tokens: options.tokens,
+    signal: disconnected.signal,
   });
   return noStore(reply).send(response);
 }

@@ -8,6 +8,8 @@ export interface GrantRequest {
   credentials: ClientCredentials | undefined;
   address: string;
   tokens: TokenService;
+  /** Aborted when the client closes the connection before the reply is sent. */
+  signal: AbortSignal;
 }
 
 export interface Grant {

@@ -3,7 +3,7 @@ import { required } from '../params.js';
 import type { Grant, GrantRequest } from './types.js';
 
 async function signIn(request: GrantRequest, email: string, grantType: string) {
-  const { environment, params, credentials, address, tokens } = request;
+  const { environment, params, credentials, address, tokens, signal } = request;
   let clientId: string | undefined;
   if (credentials) {
     // A client that authenticates as well must be valid, even though the user grant does not need it.
@@ -22,6 +22,7 @@ async function signIn(request: GrantRequest, email: string, grantType: string) {
     address,
     grantType,
     clientId,
+    signal,
   );
 }
 
