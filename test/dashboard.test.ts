@@ -69,7 +69,7 @@ describe('dashboard sign-in', () => {
     const client = new DashboardClient(fixture.gp.admin);
     const response = await client.signIn('owner@acme.test', 'wrong password entirely');
     assert.equal(response.status, 401);
-    assert.match(response.text, /The email or password is wrong/);
+    assert.match(response.text, /The email or password is incorrect/);
     assert.equal(cookieLine(response.setCookies, 'gatepass_session'), undefined);
     assert.equal((await client.get('/dashboard/platform')).status, 303);
   });
@@ -78,7 +78,7 @@ describe('dashboard sign-in', () => {
     const client = new DashboardClient(fixture.gp.admin);
     const response = await client.signIn('nobody@acme.test', PASSWORD);
     assert.equal(response.status, 401);
-    assert.match(response.text, /The email or password is wrong/);
+    assert.match(response.text, /The email or password is incorrect/);
   });
 
   test('lockout after repeated failures', async () => {

@@ -268,6 +268,7 @@ describe('gateway error replies', () => {
     const { 'x-module-secret': _omitted, ...headers } = clientHeaders(platform);
     const result = await call(demo(), { headers });
     assertError(result, 401, 'missing_module_secret');
+    assert.match(String(result.body.message), /x-module-secret header/);
   });
 
   test('wrong module secret returns 401', async () => {

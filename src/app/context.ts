@@ -243,6 +243,10 @@ export async function createContext(
     gateway: new GatewayService(clients, accessTokens, directory, keyrings, {
       issuer: urls.issuer,
       assertionTtlSeconds: config.gateway.assertionTtl,
+      secretHeaders: {
+        module: config.gateway.headers.moduleSecret,
+        provider: config.gateway.headers.providerSecret,
+      },
     }),
     requestLog,
     async close() {

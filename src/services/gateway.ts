@@ -60,7 +60,12 @@ export class GatewayService {
     private readonly accessTokens: AccessTokens,
     private readonly directory: Directory,
     private readonly keyrings: Record<Environment, Keyring>,
-    private readonly settings: { issuer: Record<Environment, string>; assertionTtlSeconds: number },
+    private readonly settings: {
+      issuer: Record<Environment, string>;
+      assertionTtlSeconds: number;
+      /** Names of the headers that carry module and provider secrets, for error messages. */
+      secretHeaders: { module: string; provider: string };
+    },
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -158,7 +163,7 @@ export class GatewayService {
     if (check.reason === 'missing') {
       throw new ApiError(
         kind === 'module' ? 'missing_module_secret' : 'missing_provider_secret',
-        `The ${module.id} module needs its ${header}; send it in the ${header} header.`,
+        `The ${module.id} module needs its ${header}; send it in the ${this.settings.secretHeaders[kind]} header.`,
       );
     }
     if (check.reason === 'wrong_environment') {

@@ -46,7 +46,7 @@ export function sessionCookieName(secure: boolean): string {
   return secure ? '__Host-gatepass_session' : 'gatepass_session';
 }
 
-const WRONG_CREDENTIALS = 'The email or password is wrong.';
+const WRONG_CREDENTIALS = 'The email or password is incorrect.';
 
 /** SHA-256 of a session id, hex: what the database stores in place of the id. */
 export function hashSessionId(sessionId: string): string {

@@ -60,7 +60,7 @@ export interface TokenServiceOptions {
 const GENERIC_CLIENT_ERROR =
   'Client authentication failed: check the client_id and client_secret of this environment.';
 const GENERIC_REFRESH_ERROR =
-  'The refresh token is invalid, expired, already used or revoked. Sign in again.';
+  'The refresh token is invalid, expired, already used or revoked. Request a new one with the grant that issued the first: client_credentials or user_credentials.';
 const GENERIC_USER_ERROR = 'The email or password is incorrect.';
 
 /** Audit-trail stand-ins for presented values that may be secrets typed into the wrong field. */
