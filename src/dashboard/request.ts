@@ -12,8 +12,8 @@ import {
   type ActiveSession,
   actorOf,
   isSameOrigin,
-  sessionCookieName,
   type SessionSubject,
+  sessionCookieName,
 } from '../services/sessions.js';
 import type { SafeHtml } from './html.js';
 import { BASE } from './layout.js';
