@@ -108,6 +108,8 @@ describe('gateway error replies', () => {
    * the headers and part of a 100-byte body, then stalls or closes the connection.
    */
   let slowUpstream: Server;
+  /** Settles when the gateway closes the connection of each request the slow upstream holds. */
+  const slowConnectionsClosed: Array<Promise<void>> = [];
 
   before(async () => {
     slowUpstream = createServer((request, response) => {
@@ -116,7 +118,11 @@ describe('gateway error replies', () => {
         response.write('0123456789', () => {
           if (request.url === '/cut-body') response.socket?.destroy();
         });
+        return;
       }
+      slowConnectionsClosed.push(
+        new Promise((resolve) => request.socket.once('close', () => resolve())),
+      );
     });
     const slowPort = await listen(slowUpstream);
     const refusedUrl = `http://127.0.0.1:${await closedPort()}`;
@@ -389,6 +395,23 @@ describe('gateway error replies', () => {
   test('slow upstream returns 504', async () => {
     const result = await call(`${gp.staging}/slow/x`, { headers: clientHeaders(platform, 'slow') });
     assertError(result, 504, 'upstream_timeout');
+  });
+
+  test('slow upstream connection is cut', async () => {
+    const held = slowConnectionsClosed.length;
+    const result = await call(`${gp.staging}/slow/y`, { headers: clientHeaders(platform, 'slow') });
+    assertError(result, 504, 'upstream_timeout');
+    assert.equal(slowConnectionsClosed.length, held + 1, 'the upstream received the call');
+    let timer: NodeJS.Timeout | undefined;
+    const stillOpen = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve('still open'), 5_000);
+    });
+    const outcome = await Promise.race([
+      slowConnectionsClosed[held]?.then(() => 'closed'),
+      stillOpen,
+    ]);
+    clearTimeout(timer);
+    assert.equal(outcome, 'closed', 'the gateway left the timed-out upstream connection open');
   });
 
   test('stalled upstream body returns 504', async () => {
