@@ -3,8 +3,9 @@
  * on its embedded database, with the demo module and its built-in upstream). An operator
  * boards a platform and adds an owner and a viewer. The owner rotates the staging client
  * secret, runs the page's `curl` examples and finds the call in the request log, and the
- * viewer sees no secret hints. The operator checks the go-live checklist and approves, and the
- * owner gets a production client secret by rotating it. Reloads of pages that show secrets
+ * viewer sees no secret hints. The operator checks the go-live checklist and approves without
+ * seeing a secret, the owner reveals the production credentials once and then rotates the
+ * production client secret. Reloads of pages that show secrets
  * must repeat nothing, and signing out is checked with the back button, a reload and the old
  * cookie. Every page visited is checked by `PageChecker` (helpers/browser.ts): screenshots,
  * axe-core and phone width. Needs `npm run build` first.
@@ -484,14 +485,9 @@ describe('dashboard in the browser', () => {
     const text = await pageText(operator);
     const liveClientIds = matches(text, CLIENT_ID('live'));
     assert.equal(liveClientIds.length, 1, 'the production client id is shown');
-    assert.equal(matches(text, SECRET('live', 'cs')).length, 1, 'the client secret is shown');
-    const liveModuleSecrets = matches(text, SECRET('live', 'ms'));
-    const liveProviderSecrets = matches(text, SECRET('live', 'ps'));
-    assert.equal(liveModuleSecrets.length, 1, 'the demo module secret is shown');
-    assert.equal(liveProviderSecrets.length, 1, 'the demo provider secret is shown');
+    assert.deepEqual(matches(text, /gp_live_[a-z]{2}_\S*/g), [], 'the operator sees no secret');
+    assert.ok(text.includes('Production credentials issued'), 'the page says they were issued');
     liveClientId = liveClientIds[0] ?? '';
-    liveModuleSecret = liveModuleSecrets[0] ?? '';
-    liveProviderSecret = liveProviderSecrets[0] ?? '';
   });
 
   step('reload after approval issues nothing', async () => {
@@ -501,6 +497,44 @@ describe('dashboard in the browser', () => {
     assert.deepEqual(matches(text, /gp_live_[a-z]{2}_[0-9A-Za-z]{49}/g), [], 'no secret is shown');
     assert.deepEqual(matches(text, CLIENT_ID('live')), [], 'no production client id is shown');
     await pages.check(operator, 'operator approval reloaded');
+  });
+
+  step('owner reveals production credentials once', async () => {
+    await owner.getByRole('link', { name: 'Overview' }).click();
+    await owner.waitForURL(`${admin}/dashboard/platform`);
+    const ready = owner.getByRole('heading', { name: 'Production credentials are ready' });
+    assert.equal(await ready.count(), 1, 'the overview says the credentials are ready');
+    await pages.check(owner, 'user production credentials ready');
+
+    await owner.getByRole('button', { name: 'Reveal production credentials' }).click();
+    await owner.waitForURL(`${admin}/dashboard/platform/clients/${liveClientId}/reveal`);
+    await pages.check(owner, 'user production credentials revealed');
+    const text = await pageText(owner);
+    const liveClientSecrets = matches(text, SECRET('live', 'cs'));
+    const liveModuleSecrets = matches(text, SECRET('live', 'ms'));
+    const liveProviderSecrets = matches(text, SECRET('live', 'ps'));
+    assert.ok(text.includes(liveClientId), 'the production client id is shown');
+    assert.equal(liveClientSecrets.length, 1, 'the client secret is shown');
+    assert.equal(liveModuleSecrets.length, 1, 'the demo module secret is shown');
+    assert.equal(liveProviderSecrets.length, 1, 'the demo provider secret is shown');
+    liveModuleSecret = liveModuleSecrets[0] ?? '';
+    liveProviderSecret = liveProviderSecrets[0] ?? '';
+
+    const response = await fetch(`${production}/demo/hello`, {
+      headers: {
+        'x-client-id': liveClientId,
+        'x-client-secret': liveClientSecrets[0] ?? '',
+        'x-module-secret': liveModuleSecret,
+        'x-provider-secret': liveProviderSecret,
+      },
+    });
+    assert.equal(response.status, 200, await response.text());
+
+    await owner.reload();
+    await owner.getByRole('alert').waitFor();
+    const reloaded = await pageText(owner);
+    assert.deepEqual(matches(reloaded, /gp_live_[a-z]{2}_\S*/g), [], 'the reload shows no secret');
+    await pages.check(owner, 'user reveal reloaded');
   });
 
   step('operator platform shows it live', async () => {
@@ -527,7 +561,7 @@ describe('dashboard in the browser', () => {
     await pages.check(operator, 'operator traffic');
   });
 
-  step('owner sees production credentials once', async () => {
+  step('owner rotates the production client secret', async () => {
     await owner.getByRole('link', { name: 'Overview' }).click();
     await owner.waitForURL(`${admin}/dashboard/platform`);
     await pages.check(owner, 'user overview live');

@@ -503,8 +503,10 @@ describe('races', () => {
     ]);
     const statuses = responses.map((response) => response.status).sort();
     assert.deepEqual(statuses, [201, 409]);
-    const live = responses.flatMap((response) => response.text.match(/gp_live_cs_\w+/g) ?? []);
-    assert.equal(live.length, 1, 'production credentials are shown once');
+    const live = responses.flatMap((response) => response.text.match(/gp_live_\w+/g) ?? []);
+    assert.deepEqual(live, [], 'operators see no production secret');
+    const sealed = await context.store.credentialReveals.listFor(gamma.platform.id);
+    assert.equal(sealed.length, 1, 'the production credentials are sealed once');
     const platform = await context.platforms.show(gamma.platform.id);
     const production = platform.environments.filter((env) => env.environment === 'production');
     assert.equal(production.length, 1, 'one production client');

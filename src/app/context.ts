@@ -12,6 +12,7 @@ import { AccessTokens } from '../services/access-tokens.js';
 import { AuditRecorder } from '../services/audit.js';
 import { AuditLogService } from '../services/audit-log.js';
 import { ClientAuthenticator } from '../services/client-auth.js';
+import { CredentialRevealService } from '../services/credential-reveals.js';
 import { CredentialService } from '../services/credentials.js';
 import { DashboardService } from '../services/dashboard.js';
 import { Directory } from '../services/directory.js';
@@ -194,7 +195,8 @@ export async function createContext(
 
   const platforms = new PlatformService(store, modules, events, keys.secretHash);
   const credentials = new CredentialService(store, modules, events, keys.secretHash);
-  const goLive = new GoLiveService(store, platforms, events, config.goLive);
+  const reveals = new CredentialRevealService(store, keys.credentialReveal, events);
+  const goLive = new GoLiveService(store, platforms, events, config.goLive, reveals);
   // One guard serves the token API and the dashboard, so failures on either count together.
   const signInGuard = new SignInGuard({
     threshold: config.rateLimits.signInFailuresBeforeLockout,
@@ -225,7 +227,7 @@ export async function createContext(
       idleSeconds: config.dashboard.sessionIdleSeconds,
       absoluteSeconds: config.dashboard.sessionAbsoluteSeconds,
     }),
-    dashboard: new DashboardService(store, platforms, credentials, goLive, modules),
+    dashboard: new DashboardService(store, platforms, credentials, goLive, modules, reveals),
     auditLog: new AuditLogService(store, keys.auditChain),
     signingKeys: new SigningKeyService(store, keyrings, events),
     tokens: new TokenService({

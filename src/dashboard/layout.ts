@@ -1,5 +1,6 @@
 /** The page frame, shared fragments and formatting of the dashboard's pages. */
 import { randomBytes } from 'node:crypto';
+import type { IssuedCredentials } from '../services/platforms.js';
 import type { SessionSubject } from '../services/sessions.js';
 import { ASSET_VERSION } from './assets.js';
 import { type HtmlValue, html, type SafeHtml } from './html.js';
@@ -97,3 +98,20 @@ export function secretBox(label: string, value: string, id: string): SafeHtml {
 
 export const SECRETS_ONCE_WARNING =
   'These secrets are shown once. Store them now in a secret manager: Gatepass keeps only their hashes and cannot show them again.';
+
+/** Render the credentials of one environment, shown once. */
+export function issuedCredentials(credentials: IssuedCredentials, prefix: string): SafeHtml {
+  const modules = Object.entries(credentials.modules).map(
+    ([id, secrets]) =>
+      html`${secretBox(`Module secret of ${id}`, secrets.module_secret, `${prefix}-ms-${id}`)}${
+        secrets.provider_secret
+          ? secretBox(`Provider secret of ${id}`, secrets.provider_secret, `${prefix}-ps-${id}`)
+          : ''
+      }`,
+  );
+  return html`<section class="secret-once" aria-labelledby="${prefix}-heading"><h2 id="${prefix}-heading">${credentials.environment} credentials</h2>
+<p>${SECRETS_ONCE_WARNING}</p>
+<dl class="facts"><dt>Client id</dt><dd><code>${credentials.client_id}</code></dd>
+${secretBox('Client secret', credentials.client_secret, `${prefix}-cs`)}
+${modules}</dl></section>`;
+}

@@ -4,11 +4,18 @@ import type { Context } from '../app/context.js';
 import { ENVIRONMENTS, type Environment } from '../domain/environment.js';
 import { ApiError } from '../domain/errors.js';
 import { html } from './html.js';
-import { BASE, formatTime, page, SECRETS_ONCE_WARNING, secretBox } from './layout.js';
 import {
+  BASE,
+  formatTime,
+  issuedCredentials,
+  page,
+  SECRETS_ONCE_WARNING,
+  secretBox,
+} from './layout.js';
+import {
+  approvedPage,
   auditPage,
   boardPage,
-  issuedCredentials,
   platformPage,
   platformPath,
   platformsPage,
@@ -276,18 +283,10 @@ export function operatorRoutes(scope: FastifyInstance, context: Context): void {
     const { session, actor } = requireOperator(request);
     await context.sessions.spendFormToken(session.sessionId, field(request.body, '_once'));
     const { platformId } = request.params;
-    const result = await context.goLive.approve(platformId, actor);
+    // The production secrets are sealed for the platform's owners; the operator sees none.
+    const result = await context.goLive.approveSealed(platformId, actor);
     if (result.status === 'live') {
-      return sendPage(
-        reply,
-        revealPage(
-          session,
-          'Platform is live',
-          platformId,
-          issuedCredentials(result.production, 'production'),
-        ),
-        201,
-      );
+      return sendPage(reply, approvedPage(session, platformId, result), 201);
     }
     return sendPage(
       reply,

@@ -11,6 +11,7 @@ import {
   overviewPage,
   requestPage,
   requestsPage,
+  revealedPage,
   usagePage,
 } from './pages/platform.js';
 import {
@@ -51,11 +52,12 @@ function parseStatus(value: string | undefined): number | undefined {
 export function platformRoutes(scope: FastifyInstance, context: Context): void {
   scope.get('/platform', async (request, reply) => {
     const { session, viewer } = requireUser(request);
-    const [details, checklist] = await Promise.all([
+    const [details, checklist, reveals] = await Promise.all([
       context.dashboard.overview(viewer),
       context.dashboard.goLiveView(viewer),
+      context.dashboard.pendingReveals(viewer),
     ]);
-    return sendPage(reply, overviewPage(session, details, checklist, noticeOf(request)));
+    return sendPage(reply, overviewPage(session, details, checklist, reveals, noticeOf(request)));
   });
 
   scope.get<{ Params: { clientId: string } }>(
@@ -66,7 +68,21 @@ export function platformRoutes(scope: FastifyInstance, context: Context): void {
         viewer,
         request.params.clientId,
       );
-      return sendPage(reply, clientPage(session, platform.name, environment));
+      const reveals = await context.dashboard.pendingReveals(viewer);
+      return sendPage(reply, clientPage(session, platform.name, environment, undefined, reveals));
+    },
+  );
+
+  scope.post<{ Params: { clientId: string } }>(
+    '/platform/clients/:clientId/reveal',
+    async (request, reply) => {
+      const { session, viewer, actor } = requireUser(request);
+      const clientId = request.params.clientId;
+      // Ownership and role come first, so another platform's id is 404 and spends nothing.
+      await context.dashboard.authorizeReveal(viewer, clientId);
+      await context.sessions.spendFormToken(session.sessionId, field(request.body, '_once'));
+      const credentials = await context.dashboard.revealCredentials(viewer, clientId, actor);
+      return sendPage(reply, revealedPage(session, credentials));
     },
   );
 

@@ -27,6 +27,19 @@ export type DomainEvent =
       kind: string;
       moduleId?: string;
     })
+  | (Base & {
+      type: 'credential.sealed';
+      platformId: string;
+      environment: Environment;
+      clientId: string;
+      expiresAt: number;
+    })
+  | (Base & {
+      type: 'credential.revealed';
+      platformId: string;
+      environment: Environment;
+      clientId: string;
+    })
   | (Base & { type: 'user.added'; platformId: string; userId: string; email: string; role: string })
   | (Base & { type: 'user.disabled' | 'user.password_changed'; platformId: string; userId: string })
   | (Base & {

@@ -132,6 +132,8 @@ export class CredentialService {
 
     const result = await this.store.transaction(async (store) => {
       await lockPlatform(store, platformId);
+      // Sealed credentials still waiting for an owner would no longer match the live set.
+      await store.credentialReveals.delete(platformId, environment);
       const client = await this.client(store, platformId, environment);
       const active = (await store.secrets.activeFor(client.client_id, at)).filter(
         (s) => s.kind === kind && s.module_id === moduleId,
@@ -190,6 +192,8 @@ export class CredentialService {
     if (!(await this.store.secrets.revoke(secretId, at))) {
       throw new ApiError('conflict', `Secret ${secretId} was already revoked.`);
     }
+    // Sealed credentials still waiting for an owner would include the revoked secret.
+    await this.store.credentialReveals.delete(secret.platform_id, secret.environment);
     this.events.emit({
       type: 'credential.revoked',
       at,
@@ -234,6 +238,8 @@ export class CredentialService {
           );
         }
         await store.platforms.enableModule(platformId, environment, moduleId, at);
+        // Sealed credentials still waiting for an owner would lack the new module's secrets.
+        await store.credentialReveals.delete(platformId, environment);
         const owner = { platformId, clientId: client.client_id, environment };
         const moduleSecret = await issueSecret(store, this.hashKey, owner, 'module', moduleId, at);
         const entry: (typeof result)[number] = {
@@ -275,6 +281,9 @@ export class CredentialService {
         );
       }
       await store.secrets.revokeModule(platformId, moduleId, at);
+      // Sealed credentials still waiting for an owner would include the revoked secrets.
+      for (const environment of changed)
+        await store.credentialReveals.delete(platformId, environment);
       return changed;
     });
     for (const environment of environments) {

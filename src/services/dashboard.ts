@@ -8,6 +8,7 @@ import type { Environment } from '../domain/environment.js';
 import { ApiError } from '../domain/errors.js';
 import type { Actor } from '../domain/events.js';
 import type { Store } from '../store/index.js';
+import type { CredentialRevealService, PendingReveal } from './credential-reveals.js';
 import type { CredentialService, RotateResult } from './credentials.js';
 import type { GoLiveService } from './go-live.js';
 import type { ModuleRegistry } from './modules.js';
@@ -46,6 +47,7 @@ export class DashboardService {
     private readonly credentials: CredentialService,
     private readonly goLive: GoLiveService,
     private readonly modules: ModuleRegistry,
+    private readonly reveals: CredentialRevealService,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -100,6 +102,41 @@ export class DashboardService {
       },
       actor,
     );
+  }
+
+  /**
+   * Return the sealed credentials of the viewer's platform that wait for an owner, and those
+   * that expired unrevealed since the last read, each with its client id. Every role gets them.
+   */
+  async pendingReveals(viewer: PlatformViewer): Promise<{
+    ready: Array<PendingReveal & { client_id: string }>;
+    expired: Array<PendingReveal & { client_id: string }>;
+  }> {
+    const { ready, expired } = await this.reveals.pending(viewer.platformId);
+    const clients = await this.store.platforms.clientsOf(viewer.platformId);
+    const withClient = (reveal: PendingReveal) => ({
+      ...reveal,
+      client_id: clients.find((c) => c.environment === reveal.environment)?.client_id ?? '',
+    });
+    return { ready: ready.map(withClient), expired: expired.map(withClient) };
+  }
+
+  /** Throw unless the viewer may reveal this client's sealed credentials: it is theirs and they own it. */
+  async authorizeReveal(viewer: PlatformViewer, clientId: string) {
+    const found = await this.client(viewer, clientId);
+    if (viewer.role !== 'owner') {
+      throw new ApiError(
+        'forbidden',
+        'Only owners of the platform reveal its production credentials. Ask an owner to reveal them.',
+      );
+    }
+    return found;
+  }
+
+  /** Open and delete the sealed credentials of one of the viewer's clients, once. Owners only. */
+  async revealCredentials(viewer: PlatformViewer, clientId: string, actor: Actor) {
+    const { environment } = await this.authorizeReveal(viewer, clientId);
+    return this.reveals.reveal(viewer.platformId, environment.environment, clientId, actor);
   }
 
   goLiveView(viewer: PlatformViewer) {

@@ -8,6 +8,7 @@ import { ApiError } from '../domain/errors.js';
 import type { Actor } from '../domain/events.js';
 import { randomId } from '../domain/secrets.js';
 import type { Store } from '../store/index.js';
+import type { CredentialRevealService } from './credential-reveals.js';
 import { lockPlatform } from './credentials.js';
 import type { EventBus } from './events.js';
 import type { IssuedCredentials, PlatformService } from './platforms.js';
@@ -53,6 +54,18 @@ export type ApproveResult =
   | { status: 'awaiting_approvals'; approvals: number; approvals_required: number }
   | { status: 'live'; production: IssuedCredentials };
 
+/** The result of an approval whose production secrets were sealed for the platform's owners. */
+export type SealedApproveResult =
+  | { status: 'awaiting_approvals'; approvals: number; approvals_required: number }
+  | {
+      status: 'live';
+      client_id: string;
+      /** When the sealed credentials expire unrevealed, epoch milliseconds. */
+      reveal_expires_at: number;
+      /** Active owners of the platform, who may reveal them. */
+      active_owners: number;
+    };
+
 function checkText(text: string, what: string): string {
   const trimmed = text.trim();
   if (trimmed === '') throw new ApiError('invalid_request', `The ${what} must not be empty.`);
@@ -77,6 +90,7 @@ export class GoLiveService {
       checklist: Array<{ id: string; title: string }>;
       approvalsRequired: number;
     },
+    private readonly reveals: CredentialRevealService,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -216,7 +230,32 @@ export class GoLiveService {
   }
 
   /** Record an operator's approval; the last one needed issues the production credentials. */
-  async approve(platformId: string, actor: Actor): Promise<ApproveResult> {
+  approve(platformId: string, actor: Actor): Promise<ApproveResult> {
+    return this.decide(platformId, actor, false);
+  }
+
+  /**
+   * Record an operator's approval like `approve`, but seal the production secrets for the
+   * platform's owners, who reveal them once in the dashboard, instead of returning them.
+   */
+  async approveSealed(platformId: string, actor: Actor): Promise<SealedApproveResult> {
+    const result = await this.decide(platformId, actor, true);
+    if (result.status !== 'live') return result;
+    const users = await this.store.users.listFor(platformId);
+    return {
+      status: 'live',
+      client_id: result.production.client_id,
+      // Set whenever `decide` sealed the credentials, which it did because it was asked to.
+      reveal_expires_at: result.revealExpiresAt ?? 0,
+      active_owners: users.filter((u) => u.role === 'owner' && u.status === 'active').length,
+    };
+  }
+
+  private async decide(
+    platformId: string,
+    actor: Actor,
+    sealForOwners: boolean,
+  ): Promise<ApproveResult & { revealExpiresAt?: number }> {
     const view = await this.view(platformId);
     if (view.status === 'live')
       return this.refuse(
@@ -279,6 +318,7 @@ export class GoLiveService {
 
     const modules = await this.store.platforms.enabledModules(platformId, 'staging');
     let production: IssuedCredentials;
+    let revealExpiresAt: number | undefined;
     try {
       production = await this.store
         .transaction(async (store) => {
@@ -298,6 +338,9 @@ export class GoLiveService {
             modules,
           );
           await store.platforms.setStatus(platformId, 'live', at, false);
+          if (sealForOwners) {
+            revealExpiresAt = await this.reveals.seal(store, platformId, issued.credentials);
+          }
           return issued;
         })
         .then((issued) => {
@@ -316,6 +359,16 @@ export class GoLiveService {
       throw error;
     }
     this.events.emit({ type: 'platform.live', at, actor, platformId });
-    return { status: 'live', production };
+    if (revealExpiresAt === undefined) return { status: 'live', production };
+    this.events.emit({
+      type: 'credential.sealed',
+      at,
+      actor,
+      platformId,
+      environment: 'production',
+      clientId: production.client_id,
+      expiresAt: revealExpiresAt,
+    });
+    return { status: 'live', production, revealExpiresAt };
   }
 }

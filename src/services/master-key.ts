@@ -15,6 +15,8 @@ export interface DerivedKeys {
   signingKeySeal: Buffer;
   /** HMAC key of the audit log's hash chain. */
   auditChain: Buffer;
+  /** AES-256-GCM key of production credentials sealed for a platform's owners at go-live. */
+  credentialReveal: Buffer;
   /** AES-256-GCM key of refresh tokens, one per environment so that they cannot cross. */
   refreshToken: Record<Environment, Buffer>;
 }
@@ -60,6 +62,7 @@ export function deriveKeys(master: Buffer): DerivedKeys {
     secretHash: derive(master, 'secret hash'),
     signingKeySeal: derive(master, 'signing key seal'),
     auditChain: derive(master, 'audit chain'),
+    credentialReveal: derive(master, 'credential reveal'),
     refreshToken: {
       staging: derive(master, 'refresh token staging'),
       production: derive(master, 'refresh token production'),

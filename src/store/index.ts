@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { AllowlistStore } from './allowlists.js';
 import { AuditStore } from './audit.js';
 import { ChecklistStore } from './checklist.js';
+import { CredentialRevealStore } from './credential-reveals.js';
 import { DashboardStore } from './dashboard.js';
 import { ModuleStore } from './modules.js';
 import { OperatorStore } from './operators.js';
@@ -27,6 +28,7 @@ export class Store {
   readonly operators: OperatorStore;
   readonly allowlists: AllowlistStore;
   readonly dashboard: DashboardStore;
+  readonly credentialReveals: CredentialRevealStore;
 
   /** `auditChainKey` keys the audit log's hash chain; it must come from outside the database. */
   constructor(
@@ -45,6 +47,7 @@ export class Store {
     this.operators = new OperatorStore(db);
     this.allowlists = new AllowlistStore(db);
     this.dashboard = new DashboardStore(db);
+    this.credentialReveals = new CredentialRevealStore(db);
   }
 
   /** Run `work` in one transaction, with a store bound to it. */

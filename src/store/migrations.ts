@@ -282,6 +282,21 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_credential_reveals': {
+      async up(db: Kysely<unknown>) {
+        // Production credentials issued by a dashboard approval, sealed until an owner of the
+        // platform reveals them once. The row is deleted at the reveal or after it expires.
+        await db.schema
+          .createTable('credential_reveals')
+          .addColumn('platform_id', 'text', (c) => c.notNull().references('platforms.id'))
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('sealed', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('credential_reveals_pk', ['platform_id', 'environment'])
+          .execute();
+      },
+    },
   };
 }
 

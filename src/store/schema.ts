@@ -229,6 +229,19 @@ export interface DashboardFormUseTable {
   used_at: number;
 }
 
+export interface CredentialRevealTable {
+  platform_id: string;
+  environment: string;
+  /**
+   * The credentials issued at go-live, sealed with AES-256-GCM under a key derived from the master
+   * key: base64url of the 12-byte IV, the ciphertext and the 16-byte tag.
+   */
+  sealed: string;
+  created_at: number;
+  /** When the row stops opening and is deleted, epoch milliseconds. */
+  expires_at: number;
+}
+
 export interface Database {
   platforms: PlatformTable;
   modules: ModuleTable;
@@ -250,4 +263,5 @@ export interface Database {
   operator_accounts: OperatorAccountTable;
   dashboard_sessions: DashboardSessionTable;
   dashboard_form_uses: DashboardFormUseTable;
+  credential_reveals: CredentialRevealTable;
 }

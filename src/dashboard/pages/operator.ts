@@ -1,7 +1,7 @@
 /** Pages of operators: platforms, boarding, one platform, audit log, traffic. */
 import type { UsageSeries } from '../../services/dashboard.js';
-import type { ChecklistView } from '../../services/go-live.js';
-import type { IssuedCredentials, PlatformDetails } from '../../services/platforms.js';
+import type { ChecklistView, SealedApproveResult } from '../../services/go-live.js';
+import type { PlatformDetails } from '../../services/platforms.js';
 import type { PlatformRow } from '../../store/platforms.js';
 import { usageCharts } from '../charts.js';
 import { html, type SafeHtml } from '../html.js';
@@ -12,8 +12,6 @@ import {
   onceField,
   type PageOptions,
   page,
-  SECRETS_ONCE_WARNING,
-  secretBox,
   statusBadge,
 } from '../layout.js';
 import {
@@ -78,21 +76,25 @@ ${modules.map((m, index) => html`<div class="inline-check"><input id="module-${i
   });
 }
 
-/** Render the credentials of one environment, shown once. */
-export function issuedCredentials(credentials: IssuedCredentials, prefix: string): SafeHtml {
-  const modules = Object.entries(credentials.modules).map(
-    ([id, secrets]) =>
-      html`${secretBox(`Module secret of ${id}`, secrets.module_secret, `${prefix}-ms-${id}`)}${
-        secrets.provider_secret
-          ? secretBox(`Provider secret of ${id}`, secrets.provider_secret, `${prefix}-ps-${id}`)
-          : ''
-      }`,
+/** Render the response page of the approval that took a platform live, with no secret. */
+export function approvedPage(
+  session: Session,
+  platformId: string,
+  result: Extract<SealedApproveResult, { status: 'live' }>,
+): SafeHtml {
+  const owners =
+    result.active_owners > 0
+      ? html`<p>The platform has ${result.active_owners} active owner(s).</p>`
+      : html`<p class="notice" role="status">The platform has no active owner yet. Add one before ${formatTime(result.reveal_expires_at)}, or the credentials expire unrevealed and an owner must rotate them.</p>`;
+  return revealPage(
+    session,
+    'Platform is live',
+    platformId,
+    html`<section class="card" aria-labelledby="issued-heading"><h2 id="issued-heading">Production credentials issued</h2>
+<dl class="facts"><dt>Client id</dt><dd><code>${result.client_id}</code></dd></dl>
+<p>The production secrets are sealed for the platform's owners, who reveal them once in their dashboard until ${formatTime(result.reveal_expires_at)}. They are not shown here: credentials belong to the platform and are not passed on.</p>
+${owners}</section>`,
   );
-  return html`<section class="secret-once" aria-labelledby="${prefix}-heading"><h2 id="${prefix}-heading">${credentials.environment} credentials</h2>
-<p>${SECRETS_ONCE_WARNING}</p>
-<dl class="facts"><dt>Client id</dt><dd><code>${credentials.client_id}</code></dd>
-${secretBox('Client secret', credentials.client_secret, `${prefix}-cs`)}
-${modules}</dl></section>`;
 }
 
 export function revealPage(

@@ -1,9 +1,10 @@
 /** Pages of platform users: overview, credentials, go-live, request log, usage, examples. */
 import type { Environment } from '../../domain/environment.js';
+import type { PendingReveal } from '../../services/credential-reveals.js';
 import type { RotateResult } from '../../services/credentials.js';
 import type { UsageSeries } from '../../services/dashboard.js';
 import type { ChecklistView } from '../../services/go-live.js';
-import type { PlatformDetails } from '../../services/platforms.js';
+import type { IssuedCredentials, PlatformDetails } from '../../services/platforms.js';
 import type { RequestLogTable } from '../../store/schema.js';
 import { usageCharts } from '../charts.js';
 import { type HtmlValue, html, type SafeHtml } from '../html.js';
@@ -11,6 +12,7 @@ import {
   BASE,
   csrfField,
   formatTime,
+  issuedCredentials,
   onceField,
   type PageOptions,
   page,
@@ -46,6 +48,52 @@ export function secretsTable(
 <tbody>${rows}</tbody></table></div>`;
 }
 
+/** Sealed credentials of the platform that wait for an owner, or expired since the last read. */
+export interface RevealState {
+  ready: Array<PendingReveal & { client_id: string }>;
+  expired: Array<PendingReveal & { client_id: string }>;
+}
+
+function environmentLabel(environment: Environment): string {
+  return environment === 'production' ? 'Production' : 'Staging';
+}
+
+/**
+ * Render a notice per sealed environment: owners get the reveal button, and other roles read
+ * that an owner reveals them. Expired ones tell the owner to rotate instead.
+ */
+export function revealNotices(session: Session, reveals: RevealState): SafeHtml {
+  const owner = role(session) === 'owner';
+  const ready = reveals.ready.map((reveal) => {
+    const label = environmentLabel(reveal.environment);
+    const action = owner
+      ? html`<p>The secrets are shown once, to the owner who reveals them, so store them in a secret manager straight away. They expire unrevealed at ${formatTime(reveal.expires_at)}.</p>
+<form method="post" action="${BASE}/platform/clients/${encodeURIComponent(reveal.client_id)}/reveal">${csrfField(session.csrfToken)}${onceField()}
+<button type="submit">Reveal ${reveal.environment} credentials</button></form>`
+      : html`<p>An owner of your platform reveals them once, until ${formatTime(reveal.expires_at)}. Ask an owner: the dashboard shows them to owners only.</p>`;
+    return html`<section class="card" aria-labelledby="reveal-${reveal.environment}"><h2 id="reveal-${reveal.environment}">${label} credentials are ready</h2>
+<p>Go-live was approved at ${formatTime(reveal.created_at)} and ${reveal.environment} credentials were issued for your platform.</p>
+${action}</section>`;
+  });
+  const expired = reveals.expired.map(
+    (reveal) =>
+      html`<div class="notice" role="status">The ${reveal.environment} credentials issued at go-live expired unrevealed at ${formatTime(reveal.expires_at)} and were deleted. An owner rotates the <a href="${BASE}/platform/clients/${encodeURIComponent(reveal.client_id)}">${reveal.environment} client secret</a> instead, and an operator the module secrets.</div>`,
+  );
+  return html`${expired}${ready}`;
+}
+
+/** The response page of a reveal: the sealed credentials, shown this once. */
+export function revealedPage(session: Session, credentials: IssuedCredentials): SafeHtml {
+  const path = `${BASE}/platform/clients/${encodeURIComponent(credentials.client_id)}`;
+  return page({
+    title: `${environmentLabel(credentials.environment)} credentials`,
+    session,
+    body: html`${issuedCredentials(credentials, 'revealed')}
+<p>They work until they are rotated. The dashboard does not show them again, to you or to anyone else.</p>
+<p><a href="${path}">Continue to the ${credentials.environment} credentials</a></p>`,
+  });
+}
+
 export function checklistProgress(view: ChecklistView): SafeHtml {
   const done = view.items.filter((item) => item.checked).length;
   return html`<p>${done} of ${view.items.length} checklist items done; ${view.approvals.length} of ${view.approvals_required} approvals.</p>`;
@@ -55,6 +103,7 @@ export function overviewPage(
   session: Session,
   details: PlatformDetails,
   checklist: ChecklistView,
+  reveals: RevealState,
   notice?: string,
 ): SafeHtml {
   const cards = details.environments.map(
@@ -70,6 +119,7 @@ export function overviewPage(
     session,
     notice,
     body: html`<p>Status: ${statusBadge(details.platform.status)} · Your role: ${role(session)}</p>
+${revealNotices(session, reveals)}
 <div class="grid">${cards}</div>
 <section class="card" aria-labelledby="golive-heading"><h2 id="golive-heading">Go-live progress</h2>
 ${checklistProgress(checklist)}
@@ -82,6 +132,7 @@ export function clientPage(
   platformName: string,
   environment: EnvironmentDetails,
   rotated?: RotateResult,
+  reveals: RevealState = { ready: [], expired: [] },
 ): SafeHtml {
   const owner = session.subject.kind === 'user' && session.subject.role === 'owner';
   const viewer = session.subject.kind === 'user' && session.subject.role === 'viewer';
@@ -103,7 +154,10 @@ export function clientPage(
   return page({
     title: `${platformName}: ${environment.environment} credentials`,
     session,
-    body: html`${revealed}<dl class="facts"><dt>Client id</dt><dd><code>${environment.client_id}</code></dd></dl>
+    body: html`${revealed}${revealNotices(session, {
+      ready: reveals.ready.filter((r) => r.client_id === environment.client_id),
+      expired: reveals.expired.filter((r) => r.client_id === environment.client_id),
+    })}<dl class="facts"><dt>Client id</dt><dd><code>${environment.client_id}</code></dd></dl>
 ${secretsTable(environment, !viewer)}
 ${rotate}`,
   });
