@@ -309,6 +309,28 @@ describe('reveal edge cases', () => {
     assert.deepEqual(overview.text.match(LIVE_SECRET) ?? [], [], 'no secret');
   });
 
+  test('sweep deletes rows nobody reads', async () => {
+    const board = await gp.board('Forgotten Retail');
+    await gp.addUser(board.platform.id, 'owner@forgotten.test', PASSWORD, 'owner');
+    await readyForGoLive(board);
+    assert.equal((await approveInDashboard(board)).status, 201);
+    await gp.running.context.store.db
+      .updateTable('credential_reveals')
+      .set({ expires_at: Date.now() - 1000 })
+      .where('platform_id', '=', board.platform.id)
+      .execute();
+    // A second service on the same store sweeps once at start; stop waits for that sweep.
+    const { CredentialRevealService } = await import('../src/services/credential-reveals.js');
+    const sweeper = new CredentialRevealService(
+      gp.running.context.store,
+      Buffer.alloc(32),
+      gp.running.context.events,
+    );
+    sweeper.startSweeping(gp.running.context.log);
+    await sweeper.stop();
+    assert.equal((await sealedRows(board.platform.id)).length, 0, 'the expired row is deleted');
+  });
+
   test('admin API approval seals nothing', async () => {
     const board = await gp.board('Scripted Retail');
     await readyForGoLive(board);
@@ -325,5 +347,194 @@ describe('reveal edge cases', () => {
     assert.equal(approved.status, 201);
     assert.match(approved.text, /no active owner yet/);
     assert.deepEqual(approved.text.match(LIVE_SECRET) ?? [], [], 'no secret');
+  });
+});
+
+describe('reveal attacks', () => {
+  /** Board a platform with one owner and approve its go-live in the dashboard. */
+  async function sealedPlatform(name: string, owner: string) {
+    const board = await gp.board(name);
+    const user = await gp.addUser(board.platform.id, owner, PASSWORD, 'owner');
+    await readyForGoLive(board);
+    assert.equal((await approveInDashboard(board)).status, 201);
+    return { board, userId: user.id, clientId: await liveClientId(board.platform.id) };
+  }
+
+  test('tampered blob is rejected cleanly', async () => {
+    const { board, clientId } = await sealedPlatform('Tampered Retail', 'owner@tampered.test');
+    const [row] = await sealedRows(board.platform.id);
+    const bytes = Buffer.from(String(row?.sealed), 'base64url');
+    bytes[20] = (bytes[20] ?? 0) ^ 1;
+    await gp.running.context.store.db
+      .updateTable('credential_reveals')
+      .set({ sealed: bytes.toString('base64url') })
+      .where('platform_id', '=', board.platform.id)
+      .execute();
+    const owner = await signedIn('owner@tampered.test');
+    await owner.get(`/dashboard/platform/clients/${clientId}`);
+    const response = await owner.post(`/dashboard/platform/clients/${clientId}/reveal`);
+    assert.equal(response.status, 409);
+    assert.match(response.text, /cannot be opened/);
+    assert.deepEqual(response.text.match(LIVE_SECRET) ?? [], [], 'no secret');
+    assert.equal((await sealedRows(board.platform.id)).length, 1, 'the row is kept');
+  });
+
+  test('short blob is rejected cleanly', async () => {
+    const { board, clientId } = await sealedPlatform('Short Retail', 'owner@short.test');
+    await gp.running.context.store.db
+      .updateTable('credential_reveals')
+      .set({ sealed: Buffer.alloc(20).toString('base64url') })
+      .where('platform_id', '=', board.platform.id)
+      .execute();
+    const owner = await signedIn('owner@short.test');
+    await owner.get(`/dashboard/platform/clients/${clientId}`);
+    const response = await owner.post(`/dashboard/platform/clients/${clientId}/reveal`);
+    assert.equal(response.status, 409);
+    assert.match(response.text, /cannot be opened/);
+  });
+
+  test('sealed row moved to another platform', async () => {
+    const source = await sealedPlatform('Source Retail', 'owner@source.test');
+    const target = await sealedPlatform('Target Retail', 'owner@target.test');
+    const [row] = await sealedRows(source.board.platform.id);
+    await gp.running.context.store.db
+      .updateTable('credential_reveals')
+      .set({ sealed: String(row?.sealed) })
+      .where('platform_id', '=', target.board.platform.id)
+      .execute();
+    const owner = await signedIn('owner@target.test');
+    await owner.get(`/dashboard/platform/clients/${target.clientId}`);
+    const response = await owner.post(`/dashboard/platform/clients/${target.clientId}/reveal`);
+    assert.equal(response.status, 409);
+    assert.deepEqual(response.text.match(LIVE_SECRET) ?? [], [], 'no secret');
+    const sourceOwner = await signedIn('owner@source.test');
+    await sourceOwner.get(`/dashboard/platform/clients/${source.clientId}`);
+    const page = await sourceOwner.post(`/dashboard/platform/clients/${source.clientId}/reveal`);
+    assert.equal(page.status, 200, 'the source row still opens on its own platform');
+  });
+
+  test('staging client id reveals nothing', async () => {
+    const { board } = await sealedPlatform('Staging Retail', 'owner@staging.test');
+    const staging = await gp.running.context.store.platforms.findClientFor(
+      board.platform.id,
+      'staging',
+    );
+    const owner = await signedIn('owner@staging.test');
+    await owner.get(`/dashboard/platform/clients/${staging?.client_id}`);
+    const response = await owner.post(`/dashboard/platform/clients/${staging?.client_id}/reveal`);
+    assert.equal(response.status, 409);
+    assert.deepEqual(response.text.match(LIVE_SECRET) ?? [], [], 'no secret');
+    assert.equal((await sealedRows(board.platform.id)).length, 1, 'the row is untouched');
+  });
+
+  test('operator session and stale sessions', async () => {
+    const { board, userId, clientId } = await sealedPlatform('Stale Retail', 'owner@stale.test');
+    const path = `/dashboard/platform/clients/${clientId}/reveal`;
+    const operator = await signedIn('ops@provider.test', 'operator');
+    assert.equal((await operator.post(path)).status, 404, 'operator session');
+
+    const owner = await signedIn('owner@stale.test');
+    await owner.get(`/dashboard/platform/clients/${clientId}`);
+    await gp.running.context.platforms.suspend(board.platform.id, OPERATOR);
+    const suspended = await owner.post(path);
+    assert.notEqual(suspended.status, 200, 'suspended platform');
+    assert.deepEqual(suspended.text.match(LIVE_SECRET) ?? [], [], 'no secret when suspended');
+    await gp.running.context.platforms.resume(board.platform.id, OPERATOR);
+
+    const again = await signedIn('owner@stale.test');
+    await again.get(`/dashboard/platform/clients/${clientId}`);
+    await gp.running.context.users.disable(userId, OPERATOR);
+    const disabled = await again.post(path);
+    assert.notEqual(disabled.status, 200, 'disabled owner');
+    assert.deepEqual(disabled.text.match(LIVE_SECRET) ?? [], [], 'no secret when disabled');
+    assert.equal((await sealedRows(board.platform.id)).length, 1, 'the row is untouched');
+  });
+
+  test('suspension after session check', async () => {
+    const { board, userId, clientId } = await sealedPlatform('Late Check', 'owner@check.test');
+    const context = gp.running.context;
+    // The viewer and actor of a request whose session check passed before the change committed.
+    const viewer = {
+      userId,
+      email: 'owner@check.test',
+      platformId: board.platform.id,
+      role: 'owner' as const,
+    };
+    const actor = { kind: 'user' as const, id: 'owner@check.test', address: '127.0.0.1' };
+
+    await context.platforms.suspend(board.platform.id, OPERATOR);
+    await assert.rejects(context.dashboard.revealCredentials(viewer, clientId, actor), {
+      code: 'platform_suspended',
+    });
+    assert.equal((await sealedRows(board.platform.id)).length, 1, 'kept while suspended');
+    await context.platforms.resume(board.platform.id, OPERATOR);
+
+    await context.users.disable(userId, OPERATOR);
+    await assert.rejects(context.dashboard.revealCredentials(viewer, clientId, actor), {
+      code: 'forbidden',
+    });
+    assert.equal((await sealedRows(board.platform.id)).length, 1, 'kept for another owner');
+  });
+
+  test('form token and CSRF replay', async () => {
+    const { clientId } = await sealedPlatform('Replay Retail', 'owner@replay.test');
+    const path = `/dashboard/platform/clients/${clientId}/reveal`;
+    const owner = await signedIn('owner@replay.test');
+    await owner.get(`/dashboard/platform/clients/${clientId}`);
+    const spent = owner.once;
+    const noCsrf = await owner.post(path, { _once: spent }, { csrf: null });
+    assert.equal(noCsrf.status, 403, 'missing CSRF token');
+    const first = await owner.post(path, { _once: spent });
+    assert.equal(first.status, 200);
+    const replay = await owner.post(path, { _once: spent });
+    assert.equal(replay.status, 409, 'replayed form token');
+    assert.deepEqual(replay.text.match(LIVE_SECRET) ?? [], [], 'no secret on replay');
+  });
+
+  test('five concurrent reveals show it once', async () => {
+    const { board, clientId } = await sealedPlatform('Crowd Retail', 'owner0@crowd.test');
+    const owners = [await signedIn('owner0@crowd.test')];
+    for (let i = 1; i < 5; i++) {
+      await gp.addUser(board.platform.id, `owner${i}@crowd.test`, PASSWORD, 'owner');
+      owners.push(await signedIn(`owner${i}@crowd.test`));
+    }
+    const path = `/dashboard/platform/clients/${clientId}/reveal`;
+    const responses = await Promise.all(owners.map((owner) => owner.post(path)));
+    const statuses = responses.map((response) => response.status).sort();
+    assert.deepEqual(statuses, [200, 409, 409, 409, 409]);
+    const shown = responses.flatMap((response) => response.text.match(/gp_live_cs_\w+/g) ?? []);
+    assert.equal(shown.length, 1, 'the client secret is shown once');
+    const reveals = (await gp.running.context.auditLog.list({ limit: 1000 })).filter(
+      (row) => row.action === 'credential.revealed' && row.platform_id === board.platform.id,
+    );
+    assert.ok(reveals.length <= 1, 'at most one audit row');
+  });
+
+  test('reveal racing rotation', async () => {
+    for (let round = 0; round < 4; round++) {
+      const owner = `owner@race${round}.test`;
+      const { board, clientId } = await sealedPlatform(`Race Retail ${round}`, owner);
+      const user = await signedIn(owner);
+      const rotation = gp.running.context.credentials.rotate(
+        {
+          platformId: board.platform.id,
+          environment: 'production',
+          kind: 'module',
+          moduleId: 'demo',
+          overlapSeconds: 0,
+        },
+        OPERATOR,
+      );
+      const [response] = await Promise.all([
+        user.post(`/dashboard/platform/clients/${clientId}/reveal`),
+        rotation,
+      ]);
+      assert.ok([200, 409].includes(response.status), `round ${round}: ${response.status}`);
+      assert.equal((await sealedRows(board.platform.id)).length, 0, 'the row is gone');
+    }
+  });
+
+  test('server log contains no live secret', () => {
+    assert.deepEqual(gp.logs.join('\n').match(LIVE_SECRET) ?? [], []);
   });
 });

@@ -196,6 +196,7 @@ export async function createContext(
   const platforms = new PlatformService(store, modules, events, keys.secretHash);
   const credentials = new CredentialService(store, modules, events, keys.secretHash);
   const reveals = new CredentialRevealService(store, keys.credentialReveal, events);
+  reveals.startSweeping(log);
   const goLive = new GoLiveService(store, platforms, events, config.goLive, reveals);
   // One guard serves the token API and the dashboard, so failures on either count together.
   const signInGuard = new SignInGuard({
@@ -253,6 +254,7 @@ export async function createContext(
     requestLog,
     async close() {
       modules.stop();
+      await reveals.stop();
       for (const keyring of Object.values(keyrings)) keyring.stop();
       await redis?.close();
       await Promise.all([usage.stop(), audit.stop(), requestLog.stop()]);

@@ -5,20 +5,25 @@
  * expire after `CREDENTIAL_REVEAL_TTL_MS` and are deleted when next read.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
 import type { Environment } from '../domain/environment.js';
 import { ApiError } from '../domain/errors.js';
 import type { Actor, DomainEvent } from '../domain/events.js';
 import type { Store } from '../store/index.js';
 import { auditWithChange } from './audit.js';
+import { lockPlatform } from './credentials.js';
 import type { EventBus } from './events.js';
 import type { IssuedCredentials } from './platforms.js';
 
 /**
  * How long sealed credentials wait for an owner, in milliseconds: 7 days. Long enough for an
- * owner to sign in after a weekend, and short enough that a stolen database together with the
- * master key opens only recent rows.
+ * owner to sign in after a weekend. Expired rows are deleted when next read and by the hourly
+ * sweep that `startSweeping` runs.
  */
 export const CREDENTIAL_REVEAL_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/** Time between two sweeps of expired sealed credentials, in milliseconds. */
+const SWEEP_INTERVAL_MS = 3600 * 1000;
 
 /** Sealed credentials that wait for an owner, without the secrets. */
 export interface PendingReveal {
@@ -43,7 +48,10 @@ function seal(key: Buffer, platformId: string, credentials: IssuedCredentials): 
 function open(key: Buffer, platformId: string, environment: string, sealed: string) {
   const bytes = Buffer.from(sealed, 'base64url');
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
+    // A fixed tag length, so that a blob shorter than 28 bytes cannot pass a truncated tag.
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12), {
+      authTagLength: 16,
+    });
     decipher.setAAD(associatedData(platformId, environment));
     decipher.setAuthTag(bytes.subarray(bytes.length - 16));
     const text = Buffer.concat([
@@ -52,20 +60,53 @@ function open(key: Buffer, platformId: string, environment: string, sealed: stri
     ]).toString('utf8');
     return JSON.parse(text) as IssuedCredentials;
   } catch {
-    throw new Error(
+    // A conflict (409), not a server error: the row stays for a restart with the right master
+    // key, and the owner gets a message to act on in place of a 500 page.
+    throw new ApiError(
+      'conflict',
       `The sealed ${environment} credentials of platform ${platformId} cannot be opened with this master key. ` +
-        'Start Gatepass with the master key that sealed them, or rotate the secrets.',
+        'Ask an operator to start Gatepass with the master key that sealed them, or rotate the secrets.',
     );
   }
 }
 
 export class CredentialRevealService {
+  private sweeper: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly key: Buffer,
     private readonly events: EventBus,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * Delete expired sealed credentials now and then every hour until `stop`, so that a row no
+   * owner ever reads still leaves the database after its expiry. A failed sweep is logged and
+   * retried at the next one.
+   */
+  startSweeping(log: Logger): void {
+    const sweep = async () => {
+      try {
+        const deleted = await this.store.credentialReveals.deleteExpired(this.now());
+        if (deleted > 0) log.info({ rows: deleted }, 'deleted expired sealed credentials');
+      } catch (error) {
+        log.warn({ err: error }, 'deleting expired sealed credentials failed; retrying in an hour');
+      }
+    };
+    this.sweeping = sweep();
+    this.sweeper = setInterval(() => {
+      this.sweeping = sweep();
+    }, SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  /** Stop sweeping, once the sweep under way, if any, has finished. */
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    await this.sweeping;
+  }
 
   /**
    * Seal an environment's credentials for the platform's owners, inside the caller's transaction,
@@ -105,7 +146,9 @@ export class CredentialRevealService {
   /**
    * Open and delete the sealed credentials of one environment, and audit the reveal with
    * `actor` in the same transaction. Of concurrent reveals one gets the credentials and the
-   * others `conflict`. The caller checks that the actor owns the platform.
+   * others `conflict`. The caller checks that the actor owns the platform, and this method checks
+   * again under the platform lock that a user actor is still an active owner of an unsuspended
+   * platform.
    */
   async reveal(
     platformId: string,
@@ -115,6 +158,17 @@ export class CredentialRevealService {
   ): Promise<IssuedCredentials> {
     const at = this.now();
     const outcome = await this.store.transaction(async (trx) => {
+      // The session was checked when the request began. Locking the platform row orders this
+      // reveal after a suspension or rotation that commits first, and the checks below see it.
+      if (!(await lockPlatform(trx, platformId))) return { kind: 'missing' as const };
+      const platform = await trx.platforms.find(platformId);
+      if (platform?.status === 'suspended') return { kind: 'suspended' as const };
+      if (actor.kind === 'user') {
+        const user = await trx.users.findByEmail(actor.id);
+        const owner =
+          user?.platform_id === platformId && user.role === 'owner' && user.status === 'active';
+        if (!owner) return { kind: 'not_owner' as const };
+      }
       const row = await trx.credentialReveals.find(platformId, environment);
       if (!row || !(await trx.credentialReveals.delete(platformId, environment))) {
         return { kind: 'missing' as const };
@@ -132,6 +186,18 @@ export class CredentialRevealService {
       await auditWithChange(trx.audit, event);
       return { kind: 'revealed' as const, credentials, event };
     });
+    if (outcome.kind === 'suspended') {
+      throw new ApiError(
+        'platform_suspended',
+        `Platform ${platformId} is suspended, so its credentials cannot be revealed. Ask an operator to resume it.`,
+      );
+    }
+    if (outcome.kind === 'not_owner') {
+      throw new ApiError(
+        'forbidden',
+        'Only active owners of the platform reveal its production credentials. Ask an owner to reveal them.',
+      );
+    }
     if (outcome.kind === 'missing') {
       throw new ApiError(
         'conflict',
