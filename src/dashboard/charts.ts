@@ -15,6 +15,11 @@ function hourLabel(at: number): string {
   return `${new Date(at).toISOString().slice(11, 13)}:00`;
 }
 
+/** Return `count` with the noun, in the plural unless the count is 1, such as "1 call". */
+function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 /** Render one chart for one series: a calls bar and an errors bar per bucket. */
 function barChart(title: string, buckets: number[], calls: number[], errors: number[]): SafeHtml {
   const max = Math.max(1, ...calls);
@@ -30,7 +35,7 @@ function barChart(title: string, buckets: number[], calls: number[], errors: num
     const e = errors[index] ?? 0;
     const hc = scale(c);
     const he = scale(e);
-    return html`<g><title>${hourLabel(at)} UTC: ${c} calls, ${e} errors</title><rect class="calls" x="${x.toFixed(1)}" y="${(TOP + plotHeight - hc).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${hc.toFixed(1)}"></rect><rect class="errors" x="${(x + barWidth + 1).toFixed(1)}" y="${(TOP + plotHeight - he).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${he.toFixed(1)}"></rect></g>`;
+    return html`<g><title>${hourLabel(at)} UTC: ${counted(c, 'call')}, ${counted(e, 'error')}</title><rect class="calls" x="${x.toFixed(1)}" y="${(TOP + plotHeight - hc).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${hc.toFixed(1)}"></rect><rect class="errors" x="${(x + barWidth + 1).toFixed(1)}" y="${(TOP + plotHeight - he).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${he.toFixed(1)}"></rect></g>`;
   });
   const ticks = buckets
     .map((at, index) => ({ at, index }))
@@ -40,8 +45,8 @@ function barChart(title: string, buckets: number[], calls: number[], errors: num
         html`<text x="${(LEFT + index * slot).toFixed(1)}" y="${HEIGHT - 6}">${hourLabel(at)}</text>`,
     );
   return html`<figure class="card">
-<figcaption><strong>${title}</strong>: ${total} calls, ${failed} errors</figcaption>
-<svg class="chart" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="${title}: ${total} calls and ${failed} errors per hour">
+<figcaption><strong>${title}</strong>: ${counted(total, 'call')}, ${counted(failed, 'error')}</figcaption>
+<svg class="chart" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="${title}: ${counted(total, 'call')} and ${counted(failed, 'error')} per hour">
 <line class="axis" x1="${LEFT}" y1="${TOP + plotHeight}" x2="${WIDTH}" y2="${TOP + plotHeight}"></line>
 <text x="0" y="${TOP + 10}">${max}</text><text x="0" y="${TOP + plotHeight}">0</text>
 ${bars}${ticks}

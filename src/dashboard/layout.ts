@@ -93,7 +93,7 @@ export function statusBadge(status: string): SafeHtml {
 
 /** A box for a secret shown once, with a copy button; ids keep several on one page apart. */
 export function secretBox(label: string, value: string, id: string): SafeHtml {
-  return html`<dt>${label}</dt><dd><code id="${id}">${value}</code> <button type="button" class="secondary" data-copy="${id}">Copy</button></dd>`;
+  return html`<dt>${label}</dt><dd><code id="${id}">${value}</code> <button type="button" class="secondary" data-copy="${id}" aria-label="Copy ${label}">Copy</button></dd>`;
 }
 
 export const SECRETS_ONCE_WARNING =

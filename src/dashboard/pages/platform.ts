@@ -298,7 +298,7 @@ export function examplesPage(session: Session, environments: ExampleEnvironment[
     const blocks = curlExamples(env).map((example) => {
       counter += 1;
       const id = `example-${counter}`;
-      return html`<h3>${example.title}</h3><pre id="${id}">${example.command}</pre><button type="button" class="secondary" data-copy="${id}">Copy</button>`;
+      return html`<h3>${example.title}</h3><pre id="${id}">${example.command}</pre><button type="button" class="secondary" data-copy="${id}" aria-label="Copy example: ${example.title}">Copy</button>`;
     });
     return html`<section class="card" aria-labelledby="ex-${env.environment}"><h2 id="ex-${env.environment}">${env.environment}</h2>${blocks}</section>`;
   });
