@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { saveConfiguredModules } from '../src/services/modules.js';
 import {
   gatewayHeaders,
   OPERATOR,
@@ -133,5 +134,35 @@ describe('module administration', () => {
     assert.ok(actions.includes('module.created'));
     assert.ok(actions.includes('module.updated'));
     assert.ok(actions.includes('module.retired'));
+  });
+});
+
+describe('configured modules at start', () => {
+  let gp: TestGatepass;
+  before(async () => {
+    gp = await startTestGatepass();
+  });
+  after(() => gp.close());
+
+  test('concurrent saves of one module succeed', async () => {
+    // Nodes starting together save the same configured module at once; none may fail.
+    for (let round = 0; round < 10; round++) {
+      const module = {
+        id: `concurrent-${round}`,
+        name: `Concurrent ${round}`,
+        prefix: `/concurrent-${round}`,
+        upstreams: { staging: 'builtin:demo', production: 'builtin:demo' },
+        requiresProviderSecret: false,
+        timeoutMs: 30_000,
+      };
+      const saves = Array.from({ length: 6 }, () =>
+        saveConfiguredModules(gp.running.context.store, [module], Date.now()),
+      );
+      const outcomes = await Promise.allSettled(saves);
+      const failures = outcomes.filter((outcome) => outcome.status === 'rejected');
+      assert.deepEqual(failures, [], `round ${round}`);
+    }
+    const saved = await gp.running.context.store.modules.listAll();
+    assert.equal(saved.filter((m) => m.id.startsWith('concurrent-')).length, 10);
   });
 });

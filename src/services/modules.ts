@@ -120,12 +120,33 @@ export class ModuleRegistry {
 }
 
 /** Write the modules declared in configuration to the store, so platforms can reference them. */
+/** Attempts at saving one configured module while other nodes start and save it too. */
+const SAVE_ATTEMPTS = 5;
+
+/** Whether `error` is a unique-constraint violation of PostgreSQL (23505) or SQLite. */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
 export async function saveConfiguredModules(
   store: Store,
   settings: ModuleSettings[],
   now: number,
 ): Promise<void> {
-  for (const module of settings) await store.modules.upsert(toRow(module, now));
+  for (const module of settings) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await store.modules.upsert(toRow(module, now));
+        break;
+      } catch (error) {
+        // Two nodes starting together insert the same module at once. PostgreSQL resolves the
+        // conflict on the id, but may report the one on the unique prefix instead; by the next
+        // attempt the other node's row exists and the upsert updates it.
+        if (!isUniqueViolation(error) || attempt >= SAVE_ATTEMPTS) throw error;
+      }
+    }
+  }
 }
 
 export type ModuleInput = ModuleSettings;
