@@ -4,9 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { BoardingResult } from '../src/services/platforms.js';
-import { DashboardClient } from './helpers/dashboard.js';
+import { auditEvent, DashboardClient } from './helpers/dashboard.js';
 import { dumpDatabase } from './helpers/database.js';
 import {
   basic,
@@ -41,19 +40,6 @@ async function call(board: BoardingResult, path: string, headers = gatewayHeader
   const response = await fetch(`${gp.staging}${path}`, { headers });
   await response.text();
   return response.status;
-}
-
-/** Wait for the batched audit writer to store an event that `match` accepts. */
-async function auditEvent(match: (row: Record<string, unknown>) => boolean) {
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const rows = (await gp.running.context.auditLog.list({ limit: 1000 })) as Array<
-      Record<string, unknown>
-    >;
-    const found = rows.find(match);
-    if (found) return found;
-    await sleep(100);
-  }
-  return undefined;
 }
 
 before(async () => {
@@ -270,6 +256,7 @@ describe('roles', () => {
       assert.ok(!page.text.includes(secret), `${again} does not show the secret again`);
     }
     const event = await auditEvent(
+      gp,
       (row) => row.action === 'credential.rotated' && row.actor_id === 'owner@alpha.test',
     );
     assert.ok(event, 'the rotation is audited with the user');
@@ -371,6 +358,7 @@ describe('operator pages', () => {
     assert.equal(page.status, 200);
     assert.ok(!page.text.includes(secret), 'the secret is not shown again');
     const event = await auditEvent(
+      gp,
       (row) => row.action === 'platform.boarded' && row.platform_id === platformId,
     );
     assert.equal(event?.actor_kind, 'operator');
@@ -515,7 +503,7 @@ describe('operator pages', () => {
 
   test('audit and traffic pages', async () => {
     const operator = await signedIn('ops@provider.test', 'operator');
-    await auditEvent((row) => row.action === 'checklist.commented');
+    await auditEvent(gp, (row) => row.action === 'checklist.commented');
     const audit = await operator.get(
       `/dashboard/operator/audit?platform=${alpha.platform.id}&action=checklist.commented`,
     );

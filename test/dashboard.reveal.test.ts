@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { BoardingResult } from '../src/services/platforms.js';
-import { DashboardClient, type PageResponse } from './helpers/dashboard.js';
+import { auditEvent, DashboardClient, type PageResponse } from './helpers/dashboard.js';
 import { dumpDatabase, readDatabase } from './helpers/database.js';
 import {
   basic,
@@ -68,19 +67,6 @@ async function liveClientId(platformId: string): Promise<string> {
   return client.client_id;
 }
 
-/** Wait for the batched audit writer to store an event that `match` accepts. */
-async function auditEvent(match: (row: Record<string, unknown>) => boolean) {
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const rows = (await gp.running.context.auditLog.list({ limit: 1000 })) as Array<
-      Record<string, unknown>
-    >;
-    const found = rows.find(match);
-    if (found) return found;
-    await sleep(100);
-  }
-  return undefined;
-}
-
 before(async () => {
   gp = await startTestGatepass();
   acme = await gp.board('Acme Retail');
@@ -126,6 +112,7 @@ describe('credentials sealed for the owner', () => {
     storedBeforeReveal = await readDatabase(gp.dataDir);
 
     const sealed = await auditEvent(
+      gp,
       (row) => row.action === 'credential.sealed' && row.platform_id === acme.platform.id,
     );
     assert.equal(sealed?.actor_kind, 'operator');
@@ -212,6 +199,7 @@ describe('credentials sealed for the owner', () => {
 
   test('reveal is audited with the owner', async () => {
     const event = await auditEvent(
+      gp,
       (row) => row.action === 'credential.revealed' && row.platform_id === acme.platform.id,
     );
     assert.ok(event, 'a credential.revealed row');

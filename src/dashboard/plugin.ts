@@ -162,7 +162,7 @@ async function signIn(
   }
   try {
     const { sessionId } = await context.sessions.signIn(kind, email, password, request.ip);
-    // A session cookie sent along belonged to whoever used this browser before; end it.
+    // A session cookie sent along belongs to the previous user of this browser, so end it.
     const previous = sessionOf(request);
     if (previous) await context.sessions.signOut(previous.sessionId, previous.subject, request.ip);
     setSessionCookie(context, request, reply, sessionId);

@@ -98,7 +98,7 @@ export interface ForwardRequest {
   timeoutMs: number;
 }
 
-/** Map a failure of undici to the gateway error to answer with. */
+/** Map a failure of undici to the gateway error that the caller receives. */
 function upstreamError(error: unknown, request: ForwardRequest): ApiError {
   if (
     error instanceof BodyTooLarge ||

@@ -169,7 +169,7 @@ async function handle(
     };
     const upstream = await forwarder.forward(forwarded);
     // A small body of known length is read whole and written with the headers in one write,
-    // which costs a fraction of piping a stream; larger or unsized bodies stream through.
+    // which costs a fraction of piping a stream. Larger or unsized bodies stream through.
     const length = Number(upstream.headers['content-length'] ?? Number.NaN);
     const body =
       length <= BUFFERED_RESPONSE_LIMIT

@@ -37,7 +37,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return destination ? pino(options, destination) : pino(options);
 }
 
-/** Longest time a log line waits in the buffer of `createServerLogger`, in milliseconds. */
+/** Maximum time a log line waits in the buffer of `createServerLogger`, in milliseconds. */
 const FLUSH_INTERVAL_MS = 250;
 
 /**

@@ -141,8 +141,8 @@ export async function saveConfiguredModules(
         break;
       } catch (error) {
         // Two nodes starting together insert the same module at once. PostgreSQL resolves the
-        // conflict on the id, but may report the one on the unique prefix instead; by the next
-        // attempt the other node's row exists and the upsert updates it.
+        // conflict on the id, but may report the one on the unique prefix instead. By the next
+        // attempt the other node's row exists, so the upsert updates it.
         if (!isUniqueViolation(error) || attempt >= SAVE_ATTEMPTS) throw error;
       }
     }

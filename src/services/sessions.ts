@@ -176,7 +176,7 @@ export class SessionService {
 
     // The session starts before the account is read, so a disabling, suspension or password reset
     // stamped while the password is checked ends it. A reset stamps its time after hashing the
-    // new password and just before storing it, so the second read below sees it.
+    // new password and just before storing it, so the second read below returns the new hash.
     const at = this.now();
     const account =
       kind === 'user'

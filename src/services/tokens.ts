@@ -328,7 +328,7 @@ export class TokenService {
         ? await this.options.passwords.verify(user.password_hash, password, signal)
         : await this.options.passwords.verifyNothing(password, signal);
     } catch (error) {
-      // Nobody reads the reply to an abandoned check; it stays counted as a failed sign-in.
+      // The client has gone, so no one reads this reply. The attempt stays counted as failed.
       if (error instanceof PasswordCheckAbandoned)
         throw new OAuthError('temporarily_unavailable', error.message, 'client went away');
       if (error instanceof PasswordHasherBusy)

@@ -70,34 +70,30 @@ export class DashboardStore {
       .execute();
   }
 
-  /** The account with this email, with its operator's name and status. */
-  findOperatorAccount(email: string) {
+  /** Select operator accounts with their operator's name and status, but no password hash. */
+  private operatorAccounts() {
     return this.db
       .selectFrom('operator_accounts')
       .innerJoin('operators', 'operators.id', 'operator_accounts.operator_id')
       .select([
         'operator_accounts.operator_id as operator_id',
         'operator_accounts.email as email',
-        'operator_accounts.password_hash as password_hash',
         'operator_accounts.password_changed_at as password_changed_at',
         'operators.name as name',
         'operators.disabled_at as disabled_at',
-      ])
+      ]);
+  }
+
+  /** Find the account with this email, with its password hash for sign-in. */
+  findOperatorAccount(email: string) {
+    return this.operatorAccounts()
+      .select('operator_accounts.password_hash as password_hash')
       .where('operator_accounts.email', '=', email)
       .executeTakeFirst();
   }
 
   findOperatorAccountById(operatorId: string) {
-    return this.db
-      .selectFrom('operator_accounts')
-      .innerJoin('operators', 'operators.id', 'operator_accounts.operator_id')
-      .select([
-        'operator_accounts.operator_id as operator_id',
-        'operator_accounts.email as email',
-        'operator_accounts.password_changed_at as password_changed_at',
-        'operators.name as name',
-        'operators.disabled_at as disabled_at',
-      ])
+    return this.operatorAccounts()
       .where('operator_accounts.operator_id', '=', operatorId)
       .executeTakeFirst();
   }

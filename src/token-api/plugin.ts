@@ -237,8 +237,8 @@ export async function tokenApi(app: FastifyInstance, options: TokenApiOptions): 
     scope.post('/v1/auth/introspect', routeOptions, (request, reply) =>
       introspect(options, limiters, request, reply),
     );
-    // Without these, another method would reach the gateway's catch-all route and be answered
-    // as a path that no module serves.
+    // Without these, another method would reach the gateway's catch-all route and get the
+    // reply for a path that no module serves.
     for (const path of ['/v1/auth/token', '/v1/auth/revoke', '/v1/auth/introspect']) {
       scope.route({
         method: ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'],

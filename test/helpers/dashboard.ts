@@ -2,6 +2,8 @@
  * A minimal browser for dashboard tests: keeps cookies, sends forms with the page's CSRF token
  * and the listener's own `Origin`, and never follows redirects on its own.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TestGatepass } from './gatepass.js';
 
 export interface PageResponse {
   status: number;
@@ -94,4 +96,20 @@ export function visibleText(html: string): string {
     .replace(/<[^>]*>/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
+}
+
+/** Wait for the batched audit writer of `gp` to store an event that `match` accepts. */
+export async function auditEvent(
+  gp: TestGatepass,
+  match: (row: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown> | undefined> {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const rows = (await gp.running.context.auditLog.list({ limit: 1000 })) as Array<
+      Record<string, unknown>
+    >;
+    const found = rows.find(match);
+    if (found) return found;
+    await sleep(100);
+  }
+  return undefined;
 }
